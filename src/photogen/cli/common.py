@@ -1,0 +1,149 @@
+"""Pieces every command shares: device/thread/quiet flags, progress bars, batch runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from photogen.core.device import DEVICE_CHOICES, select_device, set_threads
+from photogen.core.image import DEFAULT_MAX_PIXELS, ImageError, save_image
+from photogen.core.weights import WeightsError
+from photogen.gatys.optimize import StepInfo
+
+
+class UsageError(Exception):
+    """Bad command-line values that argparse cannot catch (exit code 2)."""
+
+
+def add_runtime_args(p: argparse.ArgumentParser) -> None:
+    """--device, --threads, --seed, --quiet, --max-pixels."""
+    g = p.add_argument_group("runtime")
+    g.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
+    g.add_argument(
+        "--threads", type=int, default=None, help="CPU threads (default: physical cores)"
+    )
+    g.add_argument(
+        "--seed", type=int, default=0, help="random seed; same seed + device = same image"
+    )
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
+    g.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse input images with more pixels (decompression-bomb guard)",
+    )
+
+
+def setup_runtime(args: argparse.Namespace) -> torch.device:
+    """Apply --threads and resolve --device."""
+    set_threads(args.threads)
+    try:
+        return select_device(args.device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"256"`` -> (256, 256); ``"192x256"`` (HxW) -> (192, 256)."""
+    if text is None:
+        return None
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise UsageError(f"size {text!r} is not N or HxW") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or min(parts) < 16:
+        raise UsageError(f"size {text!r} must be N or HxW with both sides >= 16")
+    return parts[0], parts[1]
+
+
+def parse_layers(text: str | None) -> dict[str, float] | None:
+    """``"relu1_1,pool1:0.5"`` -> {"relu1_1": 1.0, "pool1": 0.5}."""
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        name, _, weight = item.strip().partition(":")
+        try:
+            out[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise UsageError(f"layer weight in {item!r} is not a number") from None
+    return out
+
+
+def error(msg: str) -> None:
+    """One line on stderr."""
+    print(f"photogen: error: {msg}", file=sys.stderr)
+
+
+def info(args: argparse.Namespace, msg: str) -> None:
+    """A status line on stderr unless --quiet."""
+    if not args.quiet:
+        tqdm.write(msg, file=sys.stderr)
+
+
+class Progress:
+    """A tqdm bar over all evaluations of a multi-level optimisation, plus --save-every."""
+
+    def __init__(self, args, total: int, label: str, snapshot_dir: Path | None = None):
+        self.bar = tqdm(total=total, desc=label, disable=args.quiet, unit="eval", leave=False)
+        self.save_every = getattr(args, "save_every", 0) or 0
+        self.snapshot_dir = snapshot_dir
+        self.label = label
+        self.count = 0
+        self.level = -1
+
+    def __call__(self, info: StepInfo) -> None:
+        self.count += 1
+        if info.level != self.level:
+            self.level = info.level
+            h, w = info.image.shape[-2:]
+            self.bar.set_description(f"{self.label} [{info.level + 1}/{info.levels} {w}x{h}]")
+            # Levels can be fewer than asked (tiny images); re-estimate what is left.
+            self.bar.total = self.count - 1 + info.steps * (info.levels - info.level)
+            self.bar.refresh()
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{info.loss:.4g}", refresh=False)
+        if self.save_every and self.snapshot_dir and self.count % self.save_every == 0:
+            save_image(
+                info.image.clamp(0, 1), self.snapshot_dir / f"{self.label}_{self.count:05d}.png"
+            )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_batch(
+    args: argparse.Namespace, items: Iterable, work: Callable, name: Callable = str
+) -> int:
+    """Run ``work(item)`` for each item; report failures in one line each and go on.
+
+    Returns:
+        0 when all succeeded, 1 when any failed.
+    """
+    failed = 0
+    for item in items:
+        t0 = time.perf_counter()
+        try:
+            result = work(item)
+        except (ImageError, WeightsError, ValueError, FloatingPointError, RuntimeError) as exc:
+            failed += 1
+            error(str(exc) if isinstance(exc, ImageError) else f"{name(item)}: {exc}")
+            continue
+        if result:
+            info(args, f"{name(item)} -> {result} ({time.perf_counter() - t0:.1f} s)")
+    return 1 if failed else 0
+
+
+def output_path(out: Path, stem: str, suffix: str, batch: bool) -> Path:
+    """A file path for one result: ``out`` itself, or ``out/stem+suffix`` for batches/folders."""
+    if batch or out.suffix == "" or out.is_dir():
+        return out / f"{stem}{suffix}.png"
+    return out

@@ -1,0 +1,45 @@
+"""The ``photogen`` command: parse, call the library, report in one line, set the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from photogen import __version__
+from photogen.cli import demo, stylize, texture, weights
+from photogen.cli.common import UsageError, error
+from photogen.core.image import ImageError
+from photogen.core.weights import WeightsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="photogen",
+        description="Generate and transform images with deep learning.",
+    )
+    p.add_argument("--version", action="version", version=f"photogen {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (texture, stylize, demo, weights):
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        parser.error(str(exc))  # exits with 2
+    except (ImageError, WeightsError, ValueError, RuntimeError) as exc:
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

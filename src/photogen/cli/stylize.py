@@ -1,0 +1,122 @@
+"""``photogen stylize``: neural style transfer (Gatys et al. 2016)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from photogen.cli.common import (
+    Progress,
+    UsageError,
+    add_runtime_args,
+    info,
+    output_path,
+    parse_layers,
+    run_batch,
+    setup_runtime,
+)
+from photogen.core.image import list_images, read_image, save_image
+from photogen.gatys.optimize import estimate_memory
+from photogen.gatys.pyramid import fit_max_side
+from photogen.gatys.style import StyleConfig, stylize
+from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "stylize",
+        help="render a photo in the style of one or more images (Gatys et al. 2016)",
+        description="Neural style transfer. CONTENT may be a file, folder or glob (a batch: a bad "
+        "file is reported and the rest processed); several STYLE images are blended.",
+    )
+    p.add_argument("content", help="content image, folder or glob")
+    p.add_argument("style", nargs="+", help="style image(s)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
+    d = StyleConfig()
+    p.add_argument("--style-weights", help="comma list of blend weights, one per style image")
+    p.add_argument("--max-size", type=int, default=d.max_size, help="output's longer side (px)")
+    p.add_argument("--levels", type=int, default=d.levels, help="coarse-to-fine scales")
+    p.add_argument("--steps", type=int, default=d.steps, help="L-BFGS evaluations, finest scale")
+    p.add_argument("--coarse-steps", type=int, default=None, help="evaluations per coarser scale")
+    p.add_argument("--network", default=d.network, choices=list(NETWORKS))
+    p.add_argument("--weights", help="weights name or file for the network (vgg19: PATH)")
+    p.add_argument("--content-layer", default=None, help="content layer (default: the network's)")
+    p.add_argument("--style-layers", help="comma list of layer[:weight]")
+    p.add_argument("--content-weight", type=float, default=d.content_weight)
+    p.add_argument("--style-weight", type=float, default=None, help="default: the network's")
+    p.add_argument("--tv-weight", type=float, default=None, help="default: the network's")
+    p.add_argument("--init", default=d.init, choices=["content", "noise"])
+    p.add_argument("--style-scale", type=float, default=d.style_scale, help="style image scale")
+    p.add_argument(
+        "--preserve-colors", action="store_true", help="keep the content's colours (luminance only)"
+    )
+    p.add_argument("--optimizer", default=d.optimizer, choices=["lbfgs", "adam"])
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--history-size", type=int, default=d.history_size, help="L-BFGS memory")
+    p.add_argument("--max-memory", type=float, default=None, help="GiB allowed (default: free)")
+    p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
+    add_runtime_args(p)
+    p.set_defaults(func=run)
+
+
+def _weights_list(text: str | None, n: int) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        weights = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--style-weights {text!r} is not a comma list of numbers") from None
+    if len(weights) != n:
+        raise UsageError(f"--style-weights has {len(weights)} values for {n} style images")
+    return weights
+
+
+def run(args: argparse.Namespace) -> int:
+    device = setup_runtime(args)
+    config = StyleConfig(
+        network=args.network,
+        content_layer=args.content_layer,
+        style_layers=parse_layers(args.style_layers),
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+        max_size=args.max_size,
+        levels=args.levels,
+        steps=args.steps,
+        coarse_steps=args.coarse_steps,
+        init=args.init,
+        style_scale=args.style_scale,
+        style_weights=_weights_list(args.style_weights, len(args.style)),
+        preserve_colors=args.preserve_colors,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        history_size=args.history_size,
+        seed=args.seed,
+        max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
+    )
+    config.validate(len(args.style))
+    spec = NETWORKS[config.network]
+    layers = [
+        *(config.style_layers or spec.style_layers),
+        config.content_layer or spec.content_layer,
+    ]
+    kwargs = {"weights": args.weights} if args.weights else {}
+    extractor = FeatureExtractor(build_network(config.network, **kwargs), layers).to(device)
+    styles = [read_image(p, max_pixels=args.max_pixels) for p in args.style]
+    contents = list_images(args.content)
+    batch = len(contents) > 1
+
+    def work(path: Path) -> Path:
+        content = read_image(path, max_pixels=args.max_pixels)
+        h, w = fit_max_side(*content.shape[-2:], config.max_size)
+        need = estimate_memory(extractor, h, w, config.history_size)
+        info(args, f"{path.name}: {w}x{h}, estimated peak memory {need / 2**30:.2f} GiB")
+        out = output_path(args.output, path.stem, "_stylized", batch)
+        progress = Progress(args, config.steps * config.levels, path.stem, out.parent)
+        try:
+            result = stylize(content, styles, config, extractor, device, progress)
+        finally:
+            progress.close()
+        return save_image(result.image, out)
+
+    return run_batch(args, contents, work)

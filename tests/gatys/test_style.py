@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from photogen.core.color import rgb_to_lab
+from photogen.core.samples import load_sample
+from photogen.gatys.pyramid import pyramid_sizes, resize
+from photogen.gatys.style import MemoryBudgetError, StyleConfig, stylize
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return resize(load_sample("chelsea"), (48, 64)), resize(load_sample("ihc"), (48, 48))
+
+
+def test_style_loss_decreases_and_content_kept(pair):
+    content, style = pair
+    cfg = StyleConfig(max_size=64, steps=30, levels=1)
+    r = stylize(content, [style], cfg)
+    assert r.image.shape == (1, 3, 48, 64)
+    assert r.losses[-1] < 0.5 * r.losses[0]
+    assert (r.image - content).abs().mean() < 0.25  # started from content, still recognisable
+
+
+def test_preserve_colors_keeps_content_chroma(pair):
+    content, style = pair
+    r = stylize(
+        content, [style], StyleConfig(max_size=64, steps=15, levels=1, preserve_colors=True)
+    )
+    lab_out, lab_in = rgb_to_lab(r.image), rgb_to_lab(content)
+    plain = stylize(content, [style], StyleConfig(max_size=64, steps=15, levels=1))
+    kept = (lab_out[:, 1:] - lab_in[:, 1:]).abs().mean()
+    changed = (rgb_to_lab(plain.image)[:, 1:] - lab_in[:, 1:]).abs().mean()
+    assert kept < 0.5 * changed
+
+
+def test_pyramid_and_seed(pair):
+    content, style = pair
+    cfg = StyleConfig(
+        network="random_multiscale", max_size=128, steps=4, levels=2, init="noise", seed=1
+    )
+    a, b = stylize(content, [style], cfg), stylize(content, [style], cfg)
+    assert a.sizes == [(48, 64), (96, 128)] and torch.equal(a.image, b.image)
+    assert pyramid_sizes((512, 512), 3) == [(128, 128), (256, 256), (512, 512)]
+    assert pyramid_sizes((40, 40), 3) == [(40, 40)]
+
+
+def test_several_styles_and_their_weights(pair):
+    content, style = pair
+    cfg = StyleConfig(
+        network="random_multiscale", max_size=32, steps=3, levels=1, style_weights=[1, 0]
+    )
+    only_first = stylize(content, [style, torch.rand(1, 3, 40, 40)], cfg)
+    single = stylize(
+        content, [style], StyleConfig(network="random_multiscale", max_size=32, steps=3, levels=1)
+    )
+    assert torch.allclose(only_first.image, single.image, atol=1e-5)
+    with pytest.raises(ValueError, match="style weights"):
+        stylize(content, [style], StyleConfig(style_weights=[1, 2]))
+
+
+def test_refuses_instead_of_out_of_memory(pair):
+    content, style = pair
+    with pytest.raises(MemoryBudgetError, match="GiB"):
+        stylize(content, [style], StyleConfig(max_size=4096, max_memory=2**30))

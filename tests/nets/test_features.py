@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from photogen.nets.efficientnet_lite import SamePadConv2d
+from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
+from photogen.nets.random_multiscale import random_multiscale
+
+
+@pytest.mark.parametrize("name", ["vgg19", "random_multiscale", "efficientnet_lite0"])
+def test_extractor_returns_default_layers(name):
+    kwargs = {"weights": None} if name != "random_multiscale" else {}
+    spec = NETWORKS[name]
+    ext = FeatureExtractor(build_network(name, **kwargs), [*spec.style_layers, spec.content_layer])
+    out = ext(torch.rand(1, 3, 48, 48))
+    assert set(out) == set(spec.style_layers) | {spec.content_layer}
+    assert all(not p.requires_grad for p in ext.parameters())
+
+
+def test_unknown_layer_is_a_clear_error():
+    with pytest.raises(ValueError, match="available"):
+        FeatureExtractor(build_network("random_multiscale"), ["conv1_1"])
+
+
+def test_tileable_switches_padding_and_restores():
+    ext = FeatureExtractor(build_network("vgg19", weights=None), ["relu1_1"])
+    conv = ext.net.features[0]
+    with ext.tileable():
+        assert conv.padding_mode == "circular"
+        x = torch.rand(1, 3, 16, 16)
+        shifted = torch.roll(x, shifts=(5, 7), dims=(2, 3))
+        a, b = ext(x)["relu1_1"], ext(shifted)["relu1_1"]
+        # Circular padding makes convolution shift-equivariant on the torus.
+        assert torch.allclose(torch.roll(a, shifts=(5, 7), dims=(2, 3)), b, atol=1e-5)
+    assert conv.padding_mode == "zeros"
+    eff = FeatureExtractor(build_network("efficientnet_lite0", weights=None), ["stem"])
+    with eff.tileable():
+        assert eff.net._conv_stem.pad_mode == "circular"
+    assert eff.net._conv_stem.pad_mode == "constant"
+    assert isinstance(eff.net._conv_stem, SamePadConv2d)
+
+
+def test_random_multiscale_is_a_function_of_the_seed():
+    a, b, c = random_multiscale(seed=1), random_multiscale(seed=1), random_multiscale(seed=2)
+    x = torch.rand(1, 3, 32, 32)
+    fa = a.extract(x, ["scale2"])["scale2"]
+    assert torch.equal(fa, b.extract(x, ["scale2"])["scale2"])
+    assert not torch.equal(fa, c.extract(x, ["scale2"])["scale2"])
+    assert fa.shape == (1, 3 * 128, 8, 8)
