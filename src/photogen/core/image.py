@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,28 @@ def _read_tiff_deep(path: Path) -> np.ndarray | None:
     if np.issubdtype(arr.dtype, np.integer):
         return arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def _read_gimp_pattern(path: Path, max_pixels: int) -> np.ndarray | None:
+    """GIMP ``.pat`` pattern (header + raw 8-bit pixels), or None if the file is not one.
+
+    Header, big-endian: header size, version, width, height, bytes per pixel (1-4), the magic
+    ``GPAT``, then the pattern's name up to the header size.
+    """
+    with open(path, "rb") as f:
+        head = f.read(24)
+        if len(head) < 24 or head[20:24] != b"GPAT":
+            return None
+        header_size, _version, width, height, bpp = struct.unpack(">5I", head[:20])
+        if bpp not in (1, 2, 3, 4) or header_size < 24 or width * height == 0:
+            raise ImageError(path, f"corrupt GIMP pattern header ({width}x{height}x{bpp})")
+        if width * height > max_pixels:
+            raise ImageError(path, f"{width}x{height} pixels exceeds the limit of {max_pixels:,}")
+        f.seek(header_size)
+        data = f.read(width * height * bpp)
+    if len(data) != width * height * bpp:
+        raise ImageError(path, "truncated GIMP pattern (fewer pixel bytes than the header says)")
+    return np.frombuffer(data, np.uint8).reshape(height, width, bpp).astype(np.float32) / 255.0
 
 
 def _pil_to_array(img: Image.Image) -> np.ndarray:
@@ -173,6 +196,14 @@ def read_image_info(
         ImageError: missing, empty, a directory, not an image, truncated, too large.
     """
     path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".pat":
+        arr = _read_gimp_pattern(path, max_pixels)
+        if arr is not None:
+            return _finish(
+                arr,
+                keep_alpha,
+                ImageInfo(arr.shape[1], arr.shape[0], 8, arr.shape[-1] in (2, 4), "GPAT"),
+            )
     img = _open_checked(path, max_pixels)
     fmt = img.format or path.suffix.lstrip(".").upper()
     arr = None
@@ -197,10 +228,13 @@ def read_image_info(
         raise ImageError(path, f"corrupt or truncated image data ({exc})") from None
     finally:
         img.close()
-    has_alpha = arr.shape[-1] in (2, 4)
+    info = ImageInfo(arr.shape[1], arr.shape[0], bit_depth, arr.shape[-1] in (2, 4), fmt)
+    return _finish(arr, keep_alpha, info)
+
+
+def _finish(arr: np.ndarray, keep_alpha: bool, info: ImageInfo) -> tuple[torch.Tensor, ImageInfo]:
     arr = _to_rgb(arr, keep_alpha)
     tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].float()
-    info = ImageInfo(arr.shape[1], arr.shape[0], bit_depth, has_alpha, fmt)
     return tensor.clamp_(0.0, 1.0), info
 
 

@@ -48,7 +48,7 @@ def available_samples() -> dict[str, Path]:
         for p in sorted(OPENCV_DOC.glob("*.jpg")) + sorted(OPENCV_DOC.glob("*.png")):
             out.setdefault(p.stem, p)
     if GIMP_PATTERNS.is_dir():
-        for p in sorted(GIMP_PATTERNS.glob("*.pat")):
+        for p in sorted(GIMP_PATTERNS.glob("**/*.pat")):
             out.setdefault(f"gimp-{p.stem.lower()}", p)
     return out
 

@@ -6,10 +6,12 @@ module drives the optimiser, counts function evaluations and reports through a c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
@@ -38,6 +40,8 @@ def optimize_image(
     lr: float | None = None,
     history_size: int = 50,
     callback: Callable[[int, float, dict[str, float], torch.Tensor], None] | None = None,
+    multires: int | None = 1,
+    clamp_every_eval: bool = False,
 ) -> tuple[torch.Tensor, list[float]]:
     """Minimise ``loss_fn`` over the pixels of an image.
 
@@ -50,6 +54,17 @@ def optimize_image(
         lr: learning rate (L-BFGS: 1.0; Adam: 0.02 on [0, 1] pixels).
         history_size: L-BFGS memory (each entry costs two image-sized vectors).
         callback: called as ``callback(step, loss, parts, image)`` after each evaluation.
+        multires: optimise the image as a Laplacian-like pyramid of this many levels (full,
+            1/2, 1/4, ..., each upsampled 2x into the next) instead of raw pixels: the same
+            set of images, but low frequencies get their own variables, which preconditions
+            L-BFGS. 1 = pixels;
+            None = :func:`auto_multires` of the image size.
+        clamp_every_eval: project onto [0, 1] before every evaluation, as the PyTorch
+            tutorial does, instead of after each L-BFGS inner loop (and each Adam step).
+            Measured here: better for style transfer from the content image (lower loss at
+            256 and 512 px); it made texture synthesis from a flat start diverge.
+            (In the spirit of Mordvintsev et al. 2018, "Differentiable Image
+            Parameterizations", Distill.)
 
     Returns:
         ``(image, losses)``: the optimised image clamped to [0, 1] and the loss per evaluation.
@@ -59,12 +74,41 @@ def optimize_image(
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    # L-BFGS flattens gradients with .view(): the parameter must be a plain contiguous tensor.
-    x = init.detach().clone().contiguous().requires_grad_(True)
+    size = tuple(init.shape[-2:])
+    if multires is None:
+        multires = auto_multires(size)
+    if multires < 1:
+        raise ValueError(f"multires must be >= 1, got {multires}")
+    # L-BFGS flattens gradients with .view(): parameters must be plain contiguous tensors.
+    params = [init.detach().clone().contiguous()]
+    for k in range(1, multires):
+        h, w = -(-size[0] // 2**k), -(-size[1] // 2**k)
+        if min(h, w) < 2:
+            break
+        params.append(init.new_zeros((init.shape[0], init.shape[1], h, w)))
+    for p in params:
+        p.requires_grad_(True)
+
+    def compose() -> torch.Tensor:
+        # Coarse to fine, one 2x upsampling per level: x_k = p_k + up(x_{k+1}).
+        x = params[-1]
+        for p in reversed(params[:-1]):
+            x = p + F.interpolate(x, size=p.shape[-2:], mode="bilinear", align_corners=False)
+        return x
+
+    def clamp_() -> None:
+        """Clamp the composed image to [0, 1], moving the correction into the finest level."""
+        with torch.no_grad():
+            x = compose()
+            params[0].add_(x.clamp(0.0, 1.0) - x)
+
     losses: list[float] = []
 
     def closure() -> torch.Tensor:
+        if clamp_every_eval:
+            clamp_()
         opt.zero_grad(set_to_none=False)
+        x = compose()
         loss, parts = loss_fn(x)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at evaluation {len(losses) + 1}")
@@ -76,7 +120,7 @@ def optimize_image(
 
     if optimizer == "lbfgs":
         opt = torch.optim.LBFGS(
-            [x],
+            params,
             lr=lr or 1.0,
             max_iter=20,
             history_size=history_size,
@@ -88,17 +132,24 @@ def optimize_image(
             opt.param_groups[0]["max_iter"] = min(20, remaining)
             opt.param_groups[0]["max_eval"] = min(25, remaining)
             opt.step(closure)
-            with torch.no_grad():
-                x.clamp_(0.0, 1.0)  # stay in the displayable range between inner loops
+            clamp_()
     elif optimizer == "adam":
-        opt = torch.optim.Adam([x], lr=lr or 0.02)
+        opt = torch.optim.Adam(params, lr=lr or 0.02)
         for _ in range(steps):
             opt.step(closure)
-            with torch.no_grad():
-                x.clamp_(0.0, 1.0)
+            clamp_()
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
-    return x.detach().clamp(0.0, 1.0), losses
+    with torch.no_grad():
+        return compose().clamp(0.0, 1.0), losses
+
+
+def auto_multires(size: tuple[int, int]) -> int:
+    """Pyramid levels for the multi-resolution parametrisation: coarsest level about 32 px.
+
+    Measured with EfficientNet-Lite0 style transfer: 3 levels were best at 256 px, 4 at 512.
+    """
+    return max(1, round(math.log2(max(size) / 32)))
 
 
 def estimate_memory(

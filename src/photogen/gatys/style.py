@@ -49,6 +49,9 @@ class StyleConfig:
         style_weights: blend weights of several style images (None = equal).
         preserve_colors: luminance-only transfer keeping the content's colours.
         optimizer, lr, history_size: see ``optimize_image``.
+        multires: levels of the multi-resolution image parametrisation (``optimize_image``);
+            None = automatic (3 at 256 px, 4 at 512 px); 1 = plain pixels as in the paper.
+        clamp_every_eval: keep pixels in [0, 1] before every evaluation (see optimize_image).
         seed: random seed (noise init).
         max_memory: bytes allowed; None = what the device has free. Too big -> MemoryBudgetError.
     """
@@ -70,6 +73,8 @@ class StyleConfig:
     optimizer: str = "lbfgs"
     lr: float | None = None
     history_size: int = 50
+    multires: int | None = None
+    clamp_every_eval: bool = True
     seed: int = 0
     max_memory: int | None = None
     extra: dict = field(default_factory=dict)
@@ -228,7 +233,15 @@ def stylize(
                 callback(StepInfo(level, len(sizes), step, steps, loss, parts, img))
 
         image, losses = optimize_image(
-            image, loss_fn, steps, config.optimizer, config.lr, config.history_size, report
+            image,
+            loss_fn,
+            steps,
+            config.optimizer,
+            config.lr,
+            config.history_size,
+            report,
+            config.multires,
+            config.clamp_every_eval,
         )
         all_losses += losses
     if config.preserve_colors:

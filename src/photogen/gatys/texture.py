@@ -41,6 +41,8 @@ class TextureConfig:
         tileable: seamless output (circular padding and circular TV).
         seed: random seed of the initial image.
         history_size: L-BFGS memory.
+        multires: levels of the multi-resolution image parametrisation (see
+            ``optimize_image``). 1 (pixels) by default: from a flat start it made blotches.
     """
 
     network: str = "efficientnet_lite0"
@@ -57,6 +59,7 @@ class TextureConfig:
     tileable: bool = False
     seed: int = 0
     history_size: int = 50
+    multires: int | None = 1
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -165,6 +168,7 @@ def synthesize_texture(
                 config.lr,
                 config.history_size,
                 report,
+                config.multires,
             )
         all_losses += losses
     if config.histogram_match:

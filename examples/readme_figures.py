@@ -1,0 +1,57 @@
+"""Make the README's figures (docs/images/*.jpg) with the same CLI a user runs.
+
+    python examples/readme_figures.py            # a few minutes on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from photogen.core.image import read_image, save_image
+from photogen.core.samples import sample_path
+from photogen.gatys.pyramid import resize
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "images"
+
+
+def photogen(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "photogen.cli.main", *args, "-q"], check=True)
+
+
+def strip(paths: list[Path], height: int = 256) -> torch.Tensor:
+    """Images side by side at one height."""
+    imgs = []
+    for p in paths:
+        img = read_image(p)
+        w = round(img.shape[-1] * height / img.shape[-2])
+        imgs.append(resize(img, (height, w)))
+    return torch.cat(imgs, dim=3)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        gravel = sample_path("gravel")
+        photogen("texture", str(gravel), "-o", str(t / "gravel.png"), "--size", "256", "--seed", "0")
+        save_image(strip([gravel, t / "gravel.png"]), OUT / "texture_gravel.jpg")
+
+        chelsea, ihc = sample_path("chelsea"), sample_path("ihc")
+        photogen("stylize", str(chelsea), str(ihc), "-o", str(t / "cat.png"), "--max-size", "384")
+        photogen(
+            "stylize", str(chelsea), str(ihc), "-o", str(t / "cat_colors.png"),
+            "--max-size", "384", "--preserve-colors",
+        )
+        save_image(
+            strip([chelsea, ihc, t / "cat.png", t / "cat_colors.png"]), OUT / "stylize_chelsea.jpg"
+        )
+
+
+if __name__ == "__main__":
+    main()
