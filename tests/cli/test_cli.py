@@ -156,3 +156,18 @@ def test_console_script_help():
     assert r.returncode == 0
     for cmd in ("texture", "stylize", "demo", "weights"):
         assert cmd in r.stdout
+
+
+def test_batch_needs_an_output_folder(tiny_texture, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["texture", str(tiny_texture), str(tiny_texture), "-o", str(tmp_path / "one.png")])
+    assert e.value.code == 2
+
+
+def test_weights_list_and_offline_fetch(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PHOTOGEN_HOME", str(tmp_path))
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "efficientnet_lite0" in out and "vgg19" in out and str(tmp_path) in out
+    assert main(["samples"]) == 0
+    assert "chelsea" in capsys.readouterr().out

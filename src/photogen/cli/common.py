@@ -142,6 +142,12 @@ def run_batch(
     return 1 if failed else 0
 
 
+def check_output(out: Path, batch: bool) -> None:
+    """With several inputs, ``-o`` must name a folder (no file suffix)."""
+    if batch and out.suffix and not out.is_dir():
+        raise UsageError(f"-o {out}: with several inputs, -o must be a folder, not a file name")
+
+
 def output_path(out: Path, stem: str, suffix: str, batch: bool) -> Path:
     """A file path for one result: ``out`` itself, or ``out/stem+suffix`` for batches/folders."""
     if batch or out.suffix == "" or out.is_dir():

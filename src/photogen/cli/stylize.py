@@ -9,6 +9,7 @@ from photogen.cli.common import (
     Progress,
     UsageError,
     add_runtime_args,
+    check_output,
     info,
     output_path,
     parse_layers,
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     styles = [read_image(p, max_pixels=args.max_pixels) for p in args.style]
     contents = list_images(args.content)
     batch = len(contents) > 1
+    check_output(args.output, batch)
 
     def work(path: Path) -> Path:
         content = read_image(path, max_pixels=args.max_pixels)

@@ -8,6 +8,7 @@ from pathlib import Path
 from photogen.cli.common import (
     Progress,
     add_runtime_args,
+    check_output,
     output_path,
     parse_layers,
     parse_size,
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     extractor = FeatureExtractor(build_network(config.network, **kwargs), list(layers)).to(device)
     sources = list_images(args.source)
     batch = len(sources) > 1
+    check_output(args.output, batch)
 
     def work(path: Path) -> Path:
         source = read_image(path, max_pixels=args.max_pixels)
