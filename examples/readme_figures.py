@@ -1,6 +1,6 @@
 """Make the README's figures (docs/images/*.jpg) with the same CLI a user runs.
 
-    python examples/readme_figures.py            # a few minutes on 2 CPU cores
+python examples/readme_figures.py            # a few minutes on 2 CPU cores
 """
 
 from __future__ import annotations
@@ -39,14 +39,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         gravel = sample_path("gravel")
-        photogen("texture", str(gravel), "-o", str(t / "gravel.png"), "--size", "256", "--seed", "0")
+        photogen(
+            "texture", str(gravel), "-o", str(t / "gravel.png"), "--size", "256", "--seed", "0"
+        )
         save_image(strip([gravel, t / "gravel.png"]), OUT / "texture_gravel.jpg")
 
         chelsea, ihc = sample_path("chelsea"), sample_path("ihc")
         photogen("stylize", str(chelsea), str(ihc), "-o", str(t / "cat.png"), "--max-size", "384")
         photogen(
-            "stylize", str(chelsea), str(ihc), "-o", str(t / "cat_colors.png"),
-            "--max-size", "384", "--preserve-colors",
+            "stylize",
+            str(chelsea),
+            str(ihc),
+            "-o",
+            str(t / "cat_colors.png"),
+            "--max-size",
+            "384",
+            "--preserve-colors",
         )
         save_image(
             strip([chelsea, ihc, t / "cat.png", t / "cat_colors.png"]), OUT / "stylize_chelsea.jpg"

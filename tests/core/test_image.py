@@ -117,3 +117,15 @@ def test_list_images_expands_dirs_and_globs(tmp_path, rgb_array):
     assert [p.name for p in list_images(tmp_path)] == ["a.jpg", "b.png"]
     assert [p.name for p in list_images(str(tmp_path / "*.png"))] == ["b.png"]
     assert list_images(str(tmp_path / "nothing*.png")) == [tmp_path / "nothing*.png"]
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = save_image(torch.zeros(1, 3, 2, 2), tmp_path / "p.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = [
         ("chelsea", ["ihc"], False, None),
         ("chelsea", ["ihc"], True, None),
-        ("astronaut", ["hubble", "ihc"], False, [0.5, 0.5]),
+        ("astronaut", ["ihc", "grass"], False, [0.5, 0.5]),
     ]
     for content_name, style_names, preserve, blend in jobs:
         content = load_sample(content_name)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         tag = f"{content_name}_{'+'.join(style_names)}{'_colors' if preserve else ''}"
-        progress = Progress(args, steps * config.levels, f"stylize {tag}")
+        progress = Progress(args, steps, f"stylize {tag}")
         result = stylize(content, styles, config, device=device, callback=progress)
         progress.close()
         h, w = result.image.shape[-2:]

@@ -36,7 +36,9 @@ def add_parser(sub) -> None:
     d = StyleConfig()
     p.add_argument("--style-weights", help="comma list of blend weights, one per style image")
     p.add_argument("--max-size", type=int, default=d.max_size, help="output's longer side (px)")
-    p.add_argument("--levels", type=int, default=d.levels, help="coarse-to-fine scales")
+    p.add_argument(
+        "--levels", type=int, default=None, help="coarse-to-fine scales (default: 1 up to 512 px)"
+    )
     p.add_argument("--steps", type=int, default=d.steps, help="L-BFGS evaluations, finest scale")
     p.add_argument("--coarse-steps", type=int, default=None, help="evaluations per coarser scale")
     p.add_argument("--network", default=d.network, choices=list(NETWORKS))
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         need = estimate_memory(extractor, h, w, config.history_size)
         info(args, f"{path.name}: {w}x{h}, estimated peak memory {need / 2**30:.2f} GiB")
         out = output_path(args.output, path.stem, "_stylized", batch)
-        progress = Progress(args, config.steps * config.levels, path.stem, out.parent)
+        progress = Progress(args, config.steps * (config.levels or 1), path.stem, out.parent)
         try:
             result = stylize(content, styles, config, extractor, device, progress)
         finally:

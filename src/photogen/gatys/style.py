@@ -12,6 +12,7 @@ and the content's a*b* chroma is put back.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -41,7 +42,10 @@ class StyleConfig:
         style_weight: beta of eq. 7; None = the network's default (1e3 with our normalised losses).
         tv_weight: total-variation weight; None = the network's default.
         max_size: the output's longer side in pixels.
-        levels: coarse-to-fine scales, each half the next (3 at 512 px: 128, 256, 512).
+        levels: coarse-to-fine scales, each half the next (3 at 512 px: 128, 256, 512);
+            None = automatic: 1 up to 512 px (measured: with the multi-resolution
+            parametrisation a single scale reaches a given loss sooner at 256 and 512 px),
+            one more per doubling above, so large outputs get their big structures early.
         steps: L-BFGS evaluations at the finest scale.
         coarse_steps: evaluations at each coarser scale; None = ``steps``.
         init: ``content`` (converges fastest) or ``noise`` (the paper's Fig. 6 variations).
@@ -63,7 +67,7 @@ class StyleConfig:
     style_weight: float | None = None
     tv_weight: float | None = None
     max_size: int = 512
-    levels: int = 2
+    levels: int | None = None
     steps: int = 200
     coarse_steps: int | None = None
     init: str = "content"
@@ -87,7 +91,7 @@ class StyleConfig:
             )
         if self.init not in ("content", "noise"):
             raise ValueError(f"init must be 'content' or 'noise', got {self.init!r}")
-        if self.max_size < 16 or self.steps < 1 or self.levels < 1:
+        if self.max_size < 16 or self.steps < 1 or (self.levels is not None and self.levels < 1):
             raise ValueError("max_size must be >= 16, steps and levels >= 1")
         if self.style_scale <= 0:
             raise ValueError(f"style_scale must be > 0, got {self.style_scale}")
@@ -172,7 +176,8 @@ def stylize(
     if extractor is None:
         net = build_network(config.network)
         extractor = FeatureExtractor(net, [*style_layers, content_layer]).to(device)
-    sizes = pyramid_sizes(fit_max_side(*content.shape[-2:], config.max_size), config.levels)
+    levels = config.levels or 1 + max(0, math.ceil(math.log2(config.max_size / 512)))
+    sizes = pyramid_sizes(fit_max_side(*content.shape[-2:], config.max_size), levels)
     mem = check_memory(extractor, sizes[-1], config, device)
     amp = autocast_dtype(device)
     blend = config.style_weights or [1.0] * len(styles)
