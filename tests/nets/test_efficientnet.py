@@ -28,3 +28,16 @@ def test_extract_named_layers():
     assert out["block0"].shape == (1, 16, 32, 32)
     assert out["block7"].shape == (1, 80, 4, 4)
     assert out["stem"].min() >= 0 and out["stem"].max() <= 6  # ReLU6
+
+
+def test_fused_batchnorm_gives_the_same_activations():
+    model = efficientnet_lite0().double()
+    fused = model.fused()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.rand(1, 3, 64, 80, dtype=torch.float64)
+    layers = ["stem", "block0", "block7", "block10", "logits"]
+    with torch.no_grad():
+        a = model.extract(x, layers)
+        b = fused.extract(x, layers)
+    for k in layers:
+        assert torch.allclose(a[k], b[k], atol=1e-9, rtol=1e-9), k

@@ -11,6 +11,7 @@ Named activations for feature extraction: ``stem`` (after its BN and ReLU6), ``b
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -155,6 +156,31 @@ class EfficientNetLite(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.extract(x, ["logits"])["logits"]
+
+    @torch.no_grad()
+    def fused(self) -> EfficientNetLite:
+        """A copy with every eval-mode batch norm folded into the convolution before it.
+
+        Exact up to float rounding, and it saves one pass over every activation forwards and
+        backwards: the frozen feature network of texture synthesis and style transfer never
+        trains, so it never needs the separate BN. Parameter names change (convs get biases).
+        """
+        fused = copy.deepcopy(self).eval()
+        pairs = [(fused, "_conv_stem", "_bn0"), (fused, "_conv_head", "_bn1")]
+        for block in fused._blocks:
+            if block.expand != 1:
+                pairs.append((block, "_expand_conv", "_bn0"))
+            pairs += [(block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+        for owner, conv_name, bn_name in pairs:
+            conv, bn = getattr(owner, conv_name), getattr(owner, bn_name)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            bias = bn.bias - bn.running_mean * scale
+            if conv.bias is not None:
+                bias = bias + conv.bias * scale
+            conv.bias = nn.Parameter(bias)
+            setattr(owner, bn_name, nn.Identity())
+        return fused
 
 
 def efficientnet_lite0(weights: str | None = "efficientnet_lite0") -> EfficientNetLite:
