@@ -119,6 +119,12 @@ class Progress:
     def close(self) -> None:
         self.bar.close()
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def run_batch(
     args: argparse.Namespace, items: Iterable, work: Callable, name: Callable = str

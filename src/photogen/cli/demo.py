@@ -43,9 +43,8 @@ def run(args: argparse.Namespace) -> int:
     for name, tileable in [("gravel", False), ("brick", True)]:
         src = resize(load_sample(name), (size, size))
         config = TextureConfig(size=(size, size), steps=steps, tileable=tileable, seed=args.seed)
-        progress = Progress(args, steps * config.levels, f"texture {name}")
-        result = synthesize_texture(src, config, device=device, callback=progress)
-        progress.close()
+        with Progress(args, steps * config.levels, f"texture {name}") as progress:
+            result = synthesize_texture(src, config, device=device, callback=progress)
         tiles = [Tile(save_image(src, out / f"texture_{name}_source.png"), f"{name} (source)")]
         tiles.append(Tile(save_image(result.image, out / f"texture_{name}.png"), "synthesised"))
         if tileable:
@@ -78,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         tag = f"{content_name}_{'+'.join(style_names)}{'_colors' if preserve else ''}"
-        progress = Progress(args, steps, f"stylize {tag}")
-        result = stylize(content, styles, config, device=device, callback=progress)
-        progress.close()
+        with Progress(args, steps, f"stylize {tag}") as progress:
+            result = stylize(content, styles, config, device=device, callback=progress)
         h, w = result.image.shape[-2:]
         tiles = [
             Tile(

@@ -116,11 +116,8 @@ def run(args: argparse.Namespace) -> int:
         need = estimate_memory(extractor, h, w, config.history_size)
         info(args, f"{path.name}: {w}x{h}, estimated peak memory {need / 2**30:.2f} GiB")
         out = output_path(args.output, path.stem, "_stylized", batch)
-        progress = Progress(args, config.steps * (config.levels or 1), path.stem, out.parent)
-        try:
+        with Progress(args, config.steps * (config.levels or 1), path.stem, out.parent) as progress:
             result = stylize(content, styles, config, extractor, device, progress)
-        finally:
-            progress.close()
         return save_image(result.image, out)
 
     return run_batch(args, contents, work)

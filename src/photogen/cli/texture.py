@@ -79,11 +79,8 @@ def run(args: argparse.Namespace) -> int:
     def work(path: Path) -> Path:
         source = read_image(path, max_pixels=args.max_pixels)
         out = output_path(args.output, path.stem, "_texture", batch)
-        progress = Progress(args, config.steps * config.levels, path.stem, out.parent)
-        try:
+        with Progress(args, config.steps * config.levels, path.stem, out.parent) as progress:
             result = synthesize_texture(source, config, extractor, device, progress)
-        finally:
-            progress.close()
         return save_image(result.image, out)
 
     return run_batch(args, sources, work)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.nets.base import FeatureNet
 
 
 def _locate_lite0() -> str:
@@ -97,7 +98,7 @@ class MBConvBlock(nn.Module):
         return h + x if self.residual else h
 
 
-class EfficientNetLite(nn.Module):
+class EfficientNetLite(FeatureNet):
     """EfficientNet-Lite0 classifier and feature network.
 
     Input: ``(B, 3, H, W)`` sRGB in [0, 1]; the network normalises it as the weights expect,
@@ -131,10 +132,7 @@ class EfficientNetLite(nn.Module):
 
     def extract(self, x: torch.Tensor, layers: set[str] | list[str]) -> dict[str, torch.Tensor]:
         """Named activations of ``x`` (``[0, 1]`` sRGB), stopping after the last one asked."""
-        wanted = set(layers)
-        unknown = wanted - set(self.layer_names)
-        if unknown:
-            raise ValueError(f"unknown EfficientNet-Lite layers {sorted(unknown)}")
+        wanted = self.wanted_layers(layers)
         out: dict[str, torch.Tensor] = {}
         h = F.relu6(self._bn0(self._conv_stem(self.normalize(x))))
         if "stem" in wanted:

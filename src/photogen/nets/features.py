@@ -100,12 +100,7 @@ class FeatureExtractor(nn.Module):
 
     def __init__(self, net: nn.Module, layers: list[str] | set[str], fuse: bool = True):
         super().__init__()
-        unknown = set(layers) - set(net.layer_names)
-        if unknown:
-            raise ValueError(
-                f"unknown layers {sorted(unknown)} for {type(net).__name__}; "
-                f"available: {', '.join(net.layer_names)}"
-            )
+        net.wanted_layers(layers)
         if fuse and hasattr(net, "fused"):
             net = net.fused()
         self.net = net.eval().requires_grad_(False)

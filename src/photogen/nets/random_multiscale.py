@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from photogen.nets.base import FeatureNet
 
 
-class RandomMultiscale(nn.Module):
+class RandomMultiscale(FeatureNet):
     """Random rectified filters on an image pyramid.
 
     Args:
@@ -52,10 +53,7 @@ class RandomMultiscale(nn.Module):
 
     def extract(self, x: torch.Tensor, layers: set[str] | list[str]) -> dict[str, torch.Tensor]:
         """Named activations of ``x`` (``[0, 1]`` sRGB)."""
-        wanted = set(layers)
-        unknown = wanted - set(self.layer_names)
-        if unknown:
-            raise ValueError(f"unknown random_multiscale layers {sorted(unknown)}")
+        wanted = self.wanted_layers(layers)
         out: dict[str, torch.Tensor] = {}
         h = self.normalize(x)
         for level in range(self.levels):

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.nets.base import FeatureNet
 
 register(
     WeightsEntry(
@@ -42,7 +43,7 @@ def _layer_names(cfg) -> list[str]:
     return names
 
 
-class VGG19(nn.Module):
+class VGG19(FeatureNet):
     """VGG19; ``extract`` returns named activations, ``forward`` ImageNet logits.
 
     Input: ``(B, 3, H, W)`` sRGB in [0, 1], normalised inside with ImageNet mean/std.
@@ -82,10 +83,7 @@ class VGG19(nn.Module):
 
     def extract(self, x: torch.Tensor, layers: set[str] | list[str]) -> dict[str, torch.Tensor]:
         """Named activations of ``x``, stopping after the deepest one asked for."""
-        wanted = set(layers)
-        unknown = wanted - set(self.layer_names)
-        if unknown:
-            raise ValueError(f"unknown VGG19 layers {sorted(unknown)}")
+        wanted = self.wanted_layers(layers)
         out: dict[str, torch.Tensor] = {}
         h = self.normalize(x)
         for name, module in zip(self.layer_names, self.features, strict=True):
