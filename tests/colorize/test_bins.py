@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import torch
+
+from photogen.colorize.bins import (
+    annealed_mean,
+    convex_hull,
+    distance_to_polygon,
+    gamut_bins,
+    rebalance_weights,
+    soft_encode,
+    srgb_gamut_ab,
+)
+
+
+def test_313_bins_in_the_released_order():
+    bins = gamut_bins()
+    assert bins.shape == (313, 2)
+    assert bins[:3].tolist() == [[-90, 50], [-90, 60], [-90, 70]]
+    assert bins[:, 0].min() == -90 and bins[:, 0].max() == 100
+    assert bins[:, 1].min() == -110 and bins[:, 1].max() == 100
+    keys = (bins[:, 0] * 1000 + bins[:, 1]).tolist()
+    assert keys == sorted(keys)  # a, then b
+    assert [80.0, 80.0] not in bins.tolist()
+
+
+def test_80_80_lies_outside_the_rule():
+    hull = convex_hull(srgb_gamut_ab())
+    assert 10 < distance_to_polygon(np.array([80.0, 80.0]), hull) < 15
+    assert distance_to_polygon(np.array([0.0, 0.0]), hull) == 0
+
+
+@pytest.mark.slow
+def test_cube_surface_hull_equals_full_gamut_hull():
+    full = convex_hull(srgb_gamut_ab(surface_only=False))
+    surf = convex_hull(srgb_gamut_ab(surface_only=True))
+    assert np.allclose(np.sort(full, axis=0), np.sort(surf, axis=0))
+
+
+def test_soft_encoding_sums_to_one_and_peaks_at_nearest_bin():
+    g = torch.Generator().manual_seed(0)
+    ab = torch.rand(2, 2, 3, 4, generator=g) * 120 - 60
+    enc = soft_encode(ab, k=5)
+    assert enc.shape == (2, 313, 3, 4)
+    assert torch.allclose(enc.sum(1), torch.ones(2, 3, 4), atol=1e-6)
+    assert ((enc > 0).sum(1) == 5).all()
+    nearest = torch.cdist(ab.permute(0, 2, 3, 1).reshape(-1, 2), gamut_bins()).argmin(1)
+    assert torch.equal(enc.permute(0, 2, 3, 1).reshape(-1, 313).argmax(1), nearest)
+    assert ((soft_encode(ab, k=10) > 0).sum(1) == 10).all()
+
+
+def test_rebalancing_has_expectation_one_and_favours_rare_bins():
+    g = torch.Generator().manual_seed(1)
+    prior = torch.rand(313, generator=g) ** 4
+    w = rebalance_weights(prior)
+    bins = gamut_bins().double()
+    smoothed = torch.exp(-torch.cdist(bins, bins).pow(2) / 50) @ (prior.double() / prior.sum())
+    smoothed /= smoothed.sum()
+    assert torch.isclose((smoothed * w.double()).sum(), torch.tensor(1.0, dtype=torch.float64))
+    assert w[smoothed.argmin()] > w[smoothed.argmax()]
+
+
+def test_annealed_mean_limits():
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(1, 313, 2, 2, generator=g) * 3
+    bins = gamut_bins()
+    mean = torch.einsum("bqhw,qc->bchw", logits.softmax(1), bins)
+    assert torch.allclose(annealed_mean(logits, 1.0), mean, atol=1e-4)
+    mode = bins[logits.argmax(1)].permute(0, 3, 1, 2)
+    assert torch.allclose(annealed_mean(logits, 0.01), mode, atol=1e-3)
+    with pytest.raises(ValueError):
+        annealed_mean(logits, 0.0)
