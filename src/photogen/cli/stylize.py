@@ -56,6 +56,12 @@ def add_parser(sub) -> None:
     p.add_argument("--optimizer", default=d.optimizer, choices=["lbfgs", "adam"])
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--history-size", type=int, default=d.history_size, help="L-BFGS memory")
+    p.add_argument(
+        "--multires",
+        type=int,
+        default=None,
+        help="levels of the multi-resolution warm start (default: automatic; 1 = pixels only)",
+    )
     p.add_argument("--max-memory", type=float, default=None, help="GiB allowed (default: free)")
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
     add_runtime_args(p)
@@ -94,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         optimizer=args.optimizer,
         lr=args.lr,
         history_size=args.history_size,
+        multires=args.multires,
         seed=args.seed,
         max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
     )
