@@ -145,8 +145,8 @@ def main() -> None:
         tag = f"{size[1]}x{size[0]}"
         variants = {
             "pixels, single scale": {"levels": 1, "multires": 1},
-            "multi-resolution parametrisation": {"levels": 1},
-            "multi-resolution + 2-level pyramid": {"levels": 2, "coarse_steps": args.steps // 3},
+            "default: multi-resolution warm start, then pixels": {"levels": 1},
+            "default + 2-level pyramid": {"levels": 2, "coarse_steps": args.steps // 3},
         }
         ref_times, ref_loss = [], None
         hits = {name: [] for name in variants}
