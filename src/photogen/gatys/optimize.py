@@ -57,14 +57,12 @@ def optimize_image(
         multires: optimise the image as a Laplacian-like pyramid of this many levels (full,
             1/2, 1/4, ..., each upsampled 2x into the next) instead of raw pixels: the same
             set of images, but low frequencies get their own variables, which preconditions
-            L-BFGS. 1 = pixels;
-            None = :func:`auto_multires` of the image size.
+            L-BFGS (in the spirit of Mordvintsev et al. 2018, "Differentiable Image
+            Parameterizations", Distill). 1 = pixels; None = :func:`auto_multires`.
         clamp_every_eval: project onto [0, 1] before every evaluation, as the PyTorch
             tutorial does, instead of after each L-BFGS inner loop (and each Adam step).
             Measured here: better for style transfer from the content image (lower loss at
             256 and 512 px); it made texture synthesis from a flat start diverge.
-            (In the spirit of Mordvintsev et al. 2018, "Differentiable Image
-            Parameterizations", Distill.)
 
     Returns:
         ``(image, losses)``: the optimised image clamped to [0, 1] and the loss per evaluation.
@@ -74,6 +72,8 @@ def optimize_image(
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    if optimizer not in ("lbfgs", "adam"):
+        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     size = tuple(init.shape[-2:])
     if multires is None:
         multires = auto_multires(size)
@@ -133,13 +133,11 @@ def optimize_image(
             opt.param_groups[0]["max_eval"] = min(25, remaining)
             opt.step(closure)
             clamp_()
-    elif optimizer == "adam":
+    else:
         opt = torch.optim.Adam(params, lr=lr or 0.02)
         for _ in range(steps):
             opt.step(closure)
             clamp_()
-    else:
-        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     with torch.no_grad():
         return compose().clamp(0.0, 1.0), losses
 
