@@ -67,7 +67,7 @@ def main() -> None:
     layers = spec.texture_layers
     net = build_network(args.network, **({"weights": None} if args.network == "vgg19" else {}))
     ext = FeatureExtractor(net, list(layers))  # photogen's: batch norms folded in
-    plain = FeatureExtractor(net, list(layers), fuse=False)  # the network as loaded
+    plain = FeatureExtractor(net, list(layers), fuse=False, channels_last=False)  # as loaded
     source = resize(load_sample(args.source), (args.size, args.size))
     size = (args.size, args.size)
     with torch.no_grad():

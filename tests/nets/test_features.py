@@ -46,3 +46,18 @@ def test_random_multiscale_is_a_function_of_the_seed():
     assert torch.equal(fa, b.extract(x, ["scale2"])["scale2"])
     assert not torch.equal(fa, c.extract(x, ["scale2"])["scale2"])
     assert fa.shape == (1, 3 * 128, 8, 8)
+
+
+def test_fast_paths_give_the_same_activations():
+    net = build_network("efficientnet_lite0")
+    spec = NETWORKS["efficientnet_lite0"]
+    layers = [*spec.style_layers, spec.content_layer]
+    fast = FeatureExtractor(net, layers)
+    plain = FeatureExtractor(net, layers, fuse=False, channels_last=False)
+    x = torch.rand(1, 3, 40, 56, requires_grad=True)
+    a, b = fast(x), plain(x)
+    for k in layers:
+        assert torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-4), k
+    (ga,) = torch.autograd.grad(sum(v.sum() for v in a.values()), x)
+    (gb,) = torch.autograd.grad(sum(v.sum() for v in b.values()), x)
+    assert torch.allclose(ga, gb, atol=1e-3, rtol=1e-3)
