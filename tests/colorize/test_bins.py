@@ -70,3 +70,14 @@ def test_annealed_mean_limits():
     assert torch.allclose(annealed_mean(logits, 0.01), mode, atol=1e-3)
     with pytest.raises(ValueError):
         annealed_mean(logits, 0.0)
+
+
+def test_gamut_lab_matches_scikit_image():
+    from skimage.color import rgb2lab
+
+    ab = srgb_gamut_ab()
+    idx = np.random.default_rng(0).choice(len(ab), 2000, replace=False)
+    v = np.arange(256) / 255.0
+    g1, g2 = np.meshgrid(v, v, indexing="ij")
+    rgb = np.stack([np.zeros(65536), g1.ravel(), g2.ravel()], 1)  # first face, as built
+    assert np.allclose(ab[idx[idx < 65536]], rgb2lab(rgb[None])[0][idx[idx < 65536], 1:], atol=1e-9)

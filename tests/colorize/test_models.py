@@ -112,3 +112,120 @@ def test_official_layout_and_output(tmp_path):
 def test_registry_entries():
     assert REGISTRY["eccv16"].filename == "colorization_release_v2-9b330a0b.pth"
     assert REGISTRY["siggraph17"].sha256 == "df00044c"
+
+
+class OfficialSIGGRAPH(nn.Module):
+    """A literal transcription of the released SIGGRAPHGenerator (colorizers/siggraph17.py)."""
+
+    def __init__(self, classes=529):
+        super().__init__()
+        norm = nn.BatchNorm2d
+
+        def convs(cin, cout, n, dil=1):
+            layers = []
+            for i in range(n):
+                layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, 1, dil, dil, bias=True)]
+                layers += [nn.ReLU(True)]
+            return layers + [norm(cout)]
+
+        self.model1 = nn.Sequential(*convs(4, 64, 2))
+        self.model2 = nn.Sequential(*convs(64, 128, 2))
+        self.model3 = nn.Sequential(*convs(128, 256, 3))
+        self.model4 = nn.Sequential(*convs(256, 512, 3))
+        self.model5 = nn.Sequential(*convs(512, 512, 3, 2))
+        self.model6 = nn.Sequential(*convs(512, 512, 3, 2))
+        self.model7 = nn.Sequential(*convs(512, 512, 3))
+        self.model8up = nn.Sequential(
+            nn.ConvTranspose2d(512, 256, kernel_size=4, stride=2, padding=1)
+        )
+        self.model3short8 = nn.Sequential(nn.Conv2d(256, 256, 3, 1, 1))
+        self.model8 = nn.Sequential(
+            nn.ReLU(True), nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(True),
+            nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(True), norm(256),
+        )  # fmt: skip
+        self.model9up = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, kernel_size=4, stride=2, padding=1)
+        )
+        self.model2short9 = nn.Sequential(nn.Conv2d(128, 128, 3, 1, 1))
+        self.model9 = nn.Sequential(
+            nn.ReLU(True), nn.Conv2d(128, 128, 3, 1, 1), nn.ReLU(True), norm(128)
+        )
+        self.model10up = nn.Sequential(
+            nn.ConvTranspose2d(128, 128, kernel_size=4, stride=2, padding=1)
+        )
+        self.model1short10 = nn.Sequential(nn.Conv2d(64, 128, 3, 1, 1))
+        self.model10 = nn.Sequential(
+            nn.ReLU(True), nn.Conv2d(128, 128, 3, 1, 1), nn.LeakyReLU(negative_slope=0.2)
+        )
+        self.model_class = nn.Sequential(nn.Conv2d(256, classes, kernel_size=1))
+        self.model_out = nn.Sequential(nn.Conv2d(128, 2, kernel_size=1), nn.Tanh())
+
+    def forward(self, input_a, input_b=None, mask_b=None):
+        if input_b is None:
+            input_b = torch.cat((input_a * 0, input_a * 0), dim=1)
+        if mask_b is None:
+            mask_b = input_a * 0
+        conv1_2 = self.model1(torch.cat(((input_a - 50.0) / 100.0, input_b / 110.0, mask_b), dim=1))
+        conv2_2 = self.model2(conv1_2[:, :, ::2, ::2])
+        conv3_3 = self.model3(conv2_2[:, :, ::2, ::2])
+        conv4_3 = self.model4(conv3_3[:, :, ::2, ::2])
+        conv5_3 = self.model5(conv4_3)
+        conv6_3 = self.model6(conv5_3)
+        conv7_3 = self.model7(conv6_3)
+        conv8_up = self.model8up(conv7_3) + self.model3short8(conv3_3)
+        conv8_3 = self.model8(conv8_up)
+        conv9_up = self.model9up(conv8_3) + self.model2short9(conv2_2)
+        conv9_3 = self.model9(conv9_up)
+        conv10_up = self.model10up(conv9_3) + self.model1short10(conv1_2)
+        conv10_2 = self.model10(conv10_up)
+        return self.model_out(conv10_2) * 110.0
+
+
+def test_siggraph17_official_layout_output_and_hints(tmp_path):
+    from photogen.colorize.models import SIGGRAPH17, hints_from_points, siggraph17
+
+    official = OfficialSIGGRAPH()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, t in official.state_dict().items():
+            if t.dtype.is_floating_point:
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5 if "running_var" in name
+                        else torch.randn(t.shape, generator=g) * 0.05)  # fmt: skip
+    official.eval()
+    ours_sd = SIGGRAPH17().state_dict()
+    assert {k: v.shape for k, v in ours_sd.items()} == {
+        k: v.shape for k, v in official.state_dict().items()
+    }
+    assert list(ours_sd)[:2] == ["model1.0.weight", "model1.0.bias"]
+    assert "model_out.0.weight" in ours_sd and "model1short10.0.weight" in ours_sd
+    torch.save(official.state_dict(), tmp_path / "siggraph17-test.pth")
+    ours = siggraph17(weights=str(tmp_path / "siggraph17-test.pth"))
+    l_channel = torch.rand(1, 1, 32, 40, generator=g) * 100
+    ab, mask = hints_from_points([(5, 7, 40.0, -20.0), (20, 30, -10.0, 60.0)], 32, 40, radius=1)
+    assert mask.sum() == 18 and ab[0, :, 5, 7].tolist() == [40.0, -20.0]
+    with torch.no_grad():
+        auto = ours(l_channel)
+        assert torch.allclose(auto, official(l_channel), atol=1e-4)
+        hinted = ours(l_channel, ab, mask)
+        assert torch.allclose(hinted, official(l_channel, ab, mask), atol=1e-4)
+    assert not torch.allclose(hinted, auto, atol=1e-3)  # the hints change the result
+
+
+def test_lite_stem_collapse_is_exact():
+    """The 1-channel stem on L equals the ImageNet RGB stem on the grey image L/100."""
+    from photogen.colorize.lite import LiteColorizer
+    from photogen.nets.efficientnet_lite import efficientnet_lite0
+
+    enc = efficientnet_lite0()
+    lite = LiteColorizer()
+    lite.load_encoder(enc.state_dict())
+    lite.eval()
+    l_channel = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(4)) * 100
+    with torch.no_grad():
+        ref = enc.extract((l_channel / 100).expand(-1, 3, -1, -1), ["block4"])["block4"]
+        x = F.relu6(lite.stem_bn(lite.stem((l_channel * 2.55 - 127.0) / 128.0)))
+        for block in lite.blocks[:5]:
+            x = block(x)
+    assert torch.allclose(x, ref, atol=1e-4)
+    assert lite.logits(torch.rand(2, 1, 72, 100) * 100).shape == (2, 313, 18, 25)
+    assert lite(torch.rand(1, 1, 72, 100) * 100).shape == (1, 2, 72, 100)

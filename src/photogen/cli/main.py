@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from photogen import __version__
-from photogen.cli import demo, stylize, texture, weights
+from photogen.cli import colorize, demo, stylize, texture, weights
 from photogen.cli.common import UsageError, error
 from photogen.core.image import ImageError
 from photogen.core.weights import WeightsError
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"photogen {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (texture, stylize, demo, weights):
+    for module in (texture, stylize, colorize, demo, weights):
         module.add_parser(sub)
     return p
 
@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(colorize.rewrite_argv(argv))
     try:
         return args.func(args)
     except UsageError as exc:

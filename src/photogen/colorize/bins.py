@@ -26,11 +26,14 @@ GRID = 10
 def srgb_gamut_ab(surface_only: bool = True) -> np.ndarray:
     """ab coordinates of 8-bit sRGB colours, ``(N, 2)`` float64.
 
+    Lab through kornia in float64 (the same D65 formulas as scikit-image, equal to 1e-9;
+    tested).
+
     Args:
         surface_only: only colours on the faces of the RGB cube (a channel at 0 or 255). Their
             hull equals the hull of all 16.7M colours (checked in the tests) at 1/40 the cost.
     """
-    from skimage.color import rgb2lab
+    import kornia
 
     v = np.arange(256, dtype=np.float64) / 255.0
     if surface_only:
@@ -46,7 +49,8 @@ def srgb_gamut_ab(surface_only: bool = True) -> np.ndarray:
         rgb = np.stack([r.ravel(), g.ravel(), b.ravel()], 1)
     out = []
     for chunk in np.array_split(rgb, max(1, len(rgb) // 1_000_000)):
-        out.append(rgb2lab(chunk[None])[0][:, 1:])
+        t = torch.from_numpy(np.ascontiguousarray(chunk.T)).reshape(1, 3, -1, 1)
+        out.append(kornia.color.rgb_to_lab(t).reshape(3, -1)[1:].T.numpy())
     return np.concatenate(out)
 
 
@@ -58,16 +62,16 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     return points[hull.vertices]
 
 
-def _square_meets_polygon(center: np.ndarray, half: float, poly: np.ndarray) -> bool:
-    """Separating-axis test between an axis-aligned square and a convex polygon."""
-    square = center + half * np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
+def _squares_meet_polygon(centers: np.ndarray, half: float, poly: np.ndarray) -> np.ndarray:
+    """Separating-axis test between axis-aligned squares ``(N, 2)`` centres and a convex polygon."""
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * half
+    squares = centers[:, None, :] + corners[None]  # (N, 4, 2)
     edges = np.roll(poly, -1, axis=0) - poly
-    axes = np.concatenate([np.stack([edges[:, 1], -edges[:, 0]], 1), np.eye(2)])
-    for axis in axes:
-        p, s = poly @ axis, square @ axis
-        if p.max() < s.min() or s.max() < p.min():
-            return False
-    return True
+    axes = np.concatenate([np.stack([edges[:, 1], -edges[:, 0]], 1), np.eye(2)])  # (A, 2)
+    p = poly @ axes.T  # (V, A)
+    s = squares @ axes.T  # (N, 4, A)
+    separated = (p.max(0) < s.min(1)) | (s.max(1) < p.min(0))  # (N, A)
+    return ~separated.any(1)
 
 
 def distance_to_polygon(point: np.ndarray, poly: np.ndarray) -> float:
@@ -85,13 +89,10 @@ def grid_points_meeting_hull(hull: np.ndarray) -> list[tuple[int, int]]:
     """Grid points (multiples of 10) whose four surrounding cells meet the hull, a then b."""
     lo = np.floor(hull.min(0) / GRID).astype(int) - 1
     hi = np.ceil(hull.max(0) / GRID).astype(int) + 1
-    kept = []
-    for ia in range(lo[0], hi[0] + 1):
-        for ib in range(lo[1], hi[1] + 1):
-            c = np.array([ia * GRID, ib * GRID], dtype=np.float64)
-            if _square_meets_polygon(c, GRID, hull):
-                kept.append((ia * GRID, ib * GRID))
-    return kept
+    ia, ib = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij")
+    centers = np.stack([ia.ravel(), ib.ravel()], 1) * GRID  # a-major order: a, then b
+    keep = _squares_meet_polygon(centers.astype(np.float64), GRID, hull)
+    return [(int(a), int(b)) for a, b in centers[keep]]
 
 
 @functools.lru_cache(maxsize=1)

@@ -57,8 +57,15 @@ REGISTRY: dict[str, WeightsEntry] = {}
 
 
 def register(entry: WeightsEntry) -> WeightsEntry:
-    """Add ``entry`` to the registry (a later entry with the same name replaces it)."""
-    if len(entry.sha256) < 8 or any(c not in "0123456789abcdef" for c in entry.sha256.lower()):
+    """Add ``entry`` to the registry (a later entry with the same name replaces it).
+
+    Every downloadable entry needs a sha256; one that only ships inside a package (``locate``
+    and no ``url``) may leave it empty.
+    """
+    shipped = entry.url is None and entry.locate is not None and not entry.sha256
+    digest = entry.sha256.lower()
+    bad = len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest)
+    if bad and not shipped:
         raise ValueError(f"{entry.name}: sha256 must be at least 8 hex digits")
     REGISTRY[entry.name] = entry
     return entry

@@ -1,0 +1,335 @@
+"""``photogen colorize``: automatic colorization (Zhang, Isola, Efros 2016).
+
+``photogen colorize IMAGE|DIR|GLOB... -o OUT`` colorizes; ``photogen colorize train|prior|eval``
+train a network, compute a class-rebalancing prior and score models (see ``--help`` of each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import sys
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from photogen.cli.common import (
+    UsageError,
+    add_runtime_args,
+    check_output,
+    error,
+    info,
+    setup_runtime,
+)
+from photogen.core.image import ImageError, list_images, read_image, save_image
+from photogen.core.weights import WeightsError
+
+SUBCOMMANDS = ("train", "prior", "eval")
+_WRITABLE = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "colorize",
+        help="colorize black-and-white photos (Zhang et al. 2016); also: colorize train|prior|eval",
+        description="Colorize photos of any size: the network sees L at 256 px, its ab is "
+        "upsampled and recombined with the photo's own L. Grey or colour input (only L is used). "
+        "File names are kept. Sub-commands: 'photogen colorize train DIR', 'photogen colorize "
+        "prior DIR', 'photogen colorize eval DIR' (each has --help).",
+    )
+    p.add_argument("inputs", nargs="+", help="image file(s), folder(s) or glob(s)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
+    _model_args(p)
+    p.add_argument(
+        "--hint",
+        action="append",
+        default=[],
+        metavar="X,Y,A,B",
+        help="siggraph17 only: colour hint, input pixel (X, Y) gets ab (A, B); repeatable",
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast (fast on CPUs with AVX512-BF16/AMX, GPUs)",
+    )
+    p.add_argument("--recursive", action="store_true", help="walk folders recursively")
+    add_runtime_args(p)
+    p.set_defaults(func=run)
+
+    t = sub.add_parser(
+        "colorize-train",
+        prog="photogen colorize train",
+        description="Train a colorizer on a folder of colour photos: random crops, Adam, "
+        "class-rebalanced soft cross-entropy at 1/4 resolution, resumable checkpoints; under "
+        "torchrun it runs DistributedDataParallel (--batch-size is per process). Writes RUN/"
+        "model.safetensors, checkpoint.pt, prior.safetensors, log.csv, loss.png, gallery/.",
+    )
+    t.add_argument("data", nargs="+", help="folder(s) of colour photos (searched recursively)")
+    t.add_argument("--name", required=True, type=Path, help="run folder")
+    t.add_argument("--model", default="lite", choices=["lite", "eccv16"])
+    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--batch-size", type=int, default=16, help="per process")
+    t.add_argument("--crop", type=int, default=176, help="random crop size (multiple of 8)")
+    t.add_argument("--lr", type=float, default=None, help="default: 5e-4 lite, 3e-5 eccv16")
+    t.add_argument(
+        "--weight-decay", type=float, default=None, help="default: 1e-5 lite, 1e-3 eccv16"
+    )
+    t.add_argument("--k", type=int, default=5, help="nearest bins in the soft encoding")
+    t.add_argument("--prior", help="prior file from 'colorize prior' (default: computed)")
+    t.add_argument("--val-fraction", type=float, default=0.05, help="photos held out")
+    t.add_argument("--val-every", type=int, default=250, help="validation loss + gallery every N")
+    t.add_argument("--save-every", type=int, default=100, help="checkpoint every N steps")
+    t.add_argument("--init", help="weights to start from (fine-tuning)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --name")
+    add_runtime_args(t)
+    t.set_defaults(func=run_train)
+
+    pr = sub.add_parser(
+        "colorize-prior",
+        prog="photogen colorize prior",
+        description="Empirical distribution of the 313 ab bins over a folder of photos (for "
+        "class rebalancing), saved as safetensors, with a plot of it.",
+    )
+    pr.add_argument("data", nargs="+", help="folder(s) of colour photos")
+    pr.add_argument("-o", "--output", type=Path, default=Path("prior.safetensors"))
+    add_runtime_args(pr)
+    pr.set_defaults(func=run_prior)
+
+    e = sub.add_parser(
+        "colorize-eval",
+        prog="photogen colorize eval",
+        description="The paper's metrics on a folder of colour photos: AuC of cumulative pixel "
+        "accuracy over ab thresholds 0..150 (plain and class-rebalanced), PSNR and colourfulness; "
+        "ground truth and grey as baseline rows. Writes OUT/metrics.json and OUT/curves.png.",
+    )
+    e.add_argument("data", nargs="+", help="folder(s) of colour photos")
+    e.add_argument(
+        "--model", action="append", default=None, help="model name, file or run folder; repeat"
+    )
+    e.add_argument("--temperature", type=float, default=0.38, help="annealed-mean temperature")
+    e.add_argument("--size", type=int, default=256, help="evaluation resolution")
+    e.add_argument("-o", "--output", type=Path, default=Path("colorize-eval"))
+    add_runtime_args(e)
+    e.set_defaults(func=run_eval)
+    # reached as "colorize train|prior|eval" (see rewrite_argv): keep them out of the list
+    sub._choices_actions[:] = [a for a in sub._choices_actions if "-" not in a.dest]
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    """``colorize train ...`` -> ``colorize-train ...`` (argparse cannot mix both forms)."""
+    if len(argv) >= 2 and argv[0] == "colorize" and argv[1] in SUBCOMMANDS:
+        return [f"colorize-{argv[1]}", *argv[2:]]
+    return argv
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default="lite",
+        help="lite (bundled, offline), eccv16, siggraph17 (official weights, downloaded once), "
+        "a weights file, or a training run folder",
+    )
+    p.add_argument(
+        "--temperature", type=float, default=0.38, help="annealed mean: 1 = mean, ->0 = mode"
+    )
+    p.add_argument("--size", type=int, default=256, help="resolution the network sees")
+
+
+def _parse_hints(texts: list[str]) -> list[tuple[float, float, float, float]]:
+    out = []
+    for text in texts:
+        try:
+            x, y, a, b = (float(v) for v in text.split(","))
+        except ValueError:
+            raise UsageError(f"--hint {text!r}: expected X,Y,A,B numbers") from None
+        out.append((x, y, a, b))
+    return out
+
+
+def _output_for(out: Path, src: Path, batch: bool) -> Path:
+    if not batch and out.suffix:
+        return out
+    suffix = src.suffix.lower() if src.suffix.lower() in _WRITABLE else ".png"
+    return out / f"{src.stem}{suffix}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from photogen.colorize.models import hints_from_points
+    from photogen.colorize.pipeline import colorize_tensor, load_model
+    from photogen.core.device import autocast_dtype
+
+    device = setup_runtime(args)
+    if args.temperature <= 0:
+        raise UsageError("--temperature must be > 0")
+    if args.size % 32:
+        raise UsageError("--size must be a multiple of 32")
+    paths = list_images(args.inputs, recursive=args.recursive)
+    if not paths:
+        raise UsageError("no images found in " + " ".join(args.inputs))
+    batch = len(paths) > 1 or any(Path(i).is_dir() for i in args.inputs)
+    check_output(args.output, batch)
+    hints = _parse_hints(args.hint)
+    model = load_model(args.model, args.temperature).to(device)
+    if hints and getattr(model, "arch", "") != "siggraph17":
+        raise UsageError("--hint needs --model siggraph17")
+    amp = autocast_dtype(device) if args.bf16 else None
+    if args.bf16 and amp is None:
+        info(args, "--bf16: this CPU has no native bf16 units; running in float32")
+
+    def load(path: Path):
+        return read_image(path, max_pixels=args.max_pixels)
+
+    failed = 0
+    # Decoding and encoding overlap with the network: one thread reads ahead, one writes.
+    with cf.ThreadPoolExecutor(1) as reader, cf.ThreadPoolExecutor(1) as writer:
+        pending = [reader.submit(load, p) for p in paths[:2]]
+        writes = []
+        bar = tqdm(total=len(paths), desc="colorize", unit="img", disable=args.quiet)
+        for i, path in enumerate(paths):
+            if i + 2 < len(paths):
+                pending.append(reader.submit(load, paths[i + 2]))
+            try:
+                rgb = pending[i].result()
+                hint_t = None
+                if hints:
+                    h, w = rgb.shape[-2:]
+                    pts = [
+                        (
+                            min(args.size - 1, int(y * args.size / h)),
+                            min(args.size - 1, int(x * args.size / w)),
+                            a,
+                            b,
+                        )
+                        for x, y, a, b in hints
+                    ]
+                    hint_t = hints_from_points(pts, args.size, args.size, radius=1)
+                    hint_t = (hint_t[0].to(device), hint_t[1].to(device))
+                out = colorize_tensor(model, rgb, args.size, device, hint_t, amp)
+                dest = _output_for(args.output, path, batch)
+                writes.append((path, writer.submit(save_image, out, dest)))
+            except (ImageError, ValueError, RuntimeError) as exc:
+                failed += 1
+                tqdm.write(
+                    f"photogen: error: {exc if isinstance(exc, ImageError) else f'{path}: {exc}'}",
+                    file=sys.stderr,
+                )
+            pending[i] = None  # free the decoded image
+            bar.update(1)
+        for path, fut in writes:
+            try:
+                fut.result()
+            except (OSError, ValueError) as exc:
+                failed += 1
+                error(f"{path}: cannot write output ({exc})")
+        bar.close()
+    done = len(paths) - failed
+    info(args, f"{done} of {len(paths)} colorized -> {args.output}")
+    return 1 if failed else 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from photogen.colorize.train import TrainConfig, train
+
+    device = setup_runtime(args)
+    cfg = TrainConfig(
+        data=args.data,
+        run_dir=str(args.name),
+        model=args.model,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        k=args.k,
+        prior=args.prior,
+        val_fraction=args.val_fraction,
+        val_every=args.val_every,
+        save_every=args.save_every,
+        seed=args.seed,
+        init=args.init,
+    )
+
+    def bar(it, **kw):
+        return tqdm(it, disable=args.quiet, unit="step", desc="train", **kw)
+
+    summary = train(cfg, device, resume=args.resume, progress=bar, log=lambda m: info(args, m))
+    info(args, f"{summary['steps']} steps, last loss {summary['final_loss']} -> {args.name}")
+    return 0
+
+
+def run_prior(args: argparse.Namespace) -> int:
+    from photogen.colorize.data import bin_histogram, load_photos
+    from photogen.colorize.prior import save_prior
+
+    setup_runtime(args)
+    images, _ = load_photos(args.data, 256, min_side=8, on_error=error)
+    if not images:
+        raise UsageError("no readable photos in " + " ".join(args.data))
+    counts = bin_histogram(tqdm(images, desc="prior", disable=args.quiet))
+    save_prior(args.output, counts, len(images))
+    _plot_prior(counts, args.output.with_suffix(".png"))
+    used = int((counts > 0).sum())
+    info(args, f"{len(images)} photos, {used} of 313 bins used -> {args.output}")
+    return 0
+
+
+def _plot_prior(counts: torch.Tensor, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from photogen.colorize.bins import gamut_bins
+    from photogen.core.atomic import atomic_path
+
+    bins = gamut_bins().numpy()
+    p = (counts / counts.sum()).numpy()
+    fig, ax = plt.subplots(figsize=(4.2, 4), dpi=100)
+    sc = ax.scatter(
+        bins[:, 1], bins[:, 0], c=p.clip(1e-6).__pow__(0.25), s=40, marker="s", cmap="viridis"
+    )
+    ax.set_xlabel("b")
+    ax.set_ylabel("a")
+    ax.invert_yaxis()
+    ax.set_title("ab prior (p^0.25)")
+    fig.colorbar(sc)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from photogen.colorize.evaluate import evaluate, write_report
+    from photogen.colorize.pipeline import load_model
+
+    device = setup_runtime(args)
+    paths = list_images(args.data, recursive=True)
+    if not paths:
+        raise UsageError("no images found in " + " ".join(args.data))
+    models, failed = {}, 0
+    for spec in args.model or ["lite"]:
+        try:
+            models[str(spec)] = load_model(spec, args.temperature)
+        except (ValueError, RuntimeError, OSError, WeightsError) as exc:
+            failed = 1
+            error(f"--model {spec}: {exc}")
+    result = evaluate(
+        models,
+        paths,
+        args.size,
+        device,
+        on_error=error,
+        progress=lambda it: tqdm(it, desc="eval", unit="img", disable=args.quiet),
+    )
+    json_path, png = write_report(result, args.output)
+    if not args.quiet:
+        print(f"{'row':<28}{'AuC':>7}{'AuC rebal.':>12}{'PSNR':>8}{'colourful.':>12}")
+        for name, row in result["rows"].items():
+            ps = "inf" if row["psnr"] is None else f"{row['psnr']:.2f}"
+            print(
+                f"{name[:27]:<28}{row['auc']:>7.2f}{row['auc_rebalanced']:>12.2f}{ps:>8}{row['colourfulness']:>12.2f}"
+            )
+        info(args, f"{result['images']} images -> {json_path}, {png}")
+    return failed

@@ -1,0 +1,388 @@
+"""Training colorization networks (Zhang et al. 2016, Sec. 2): ``photogen colorize train``.
+
+One step: random crops (176 by default) of the training photos -> L and ab; ground-truth ab
+averaged over 4x4 blocks (the logits' resolution), soft-encoded over the 313 bins (k nearest,
+Gaussian sigma 5); loss = class-rebalanced cross-entropy, each pixel weighted by the
+rebalancing weight of its nearest bin; crops whose |ab| never exceeds 5 (grey photos) are left
+out, as in the authors' code. Adam with betas (0.9, 0.99).
+
+Everything to continue a run exactly is checkpointed atomically every ``save_every`` steps:
+model, optimizer, scheduler, step, log, and the RNG state of every process. Under ``torchrun``
+(``WORLD_SIZE`` > 1) it runs DistributedDataParallel (gloo on CPU, NCCL on GPUs); the batch
+size is per process and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from photogen.colorize.bins import gamut_bins, rebalance_weights, soft_encode
+from photogen.colorize.data import (
+    bin_histogram,
+    center_crops,
+    load_photos,
+    random_crops,
+    split_lab,
+    split_train_val,
+)
+from photogen.colorize.prior import load_prior, save_prior
+from photogen.core.atomic import atomic_path
+from photogen.core.training import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
+
+DEFAULTS = {
+    # model: (learning rate, weight decay)
+    "lite": (5e-4, 1e-5),
+    "eccv16": (3e-5, 1e-3),  # the authors' settings
+}
+
+
+@dataclass
+class TrainConfig:
+    data: list[str]
+    run_dir: str
+    model: str = "lite"
+    steps: int = 2000
+    batch_size: int = 16
+    crop: int = 176
+    lr: float | None = None
+    weight_decay: float | None = None
+    betas: tuple[float, float] = (0.9, 0.99)
+    k: int = 5
+    sigma: float = 5.0
+    lam: float = 0.5
+    prior: str | None = None
+    val_fraction: float = 0.05
+    val_every: int = 250
+    save_every: int = 100
+    cache_side: int = 256
+    seed: int = 0
+    init: str | None = None  # weights to start from (fine-tuning)
+    warmup: int = 100
+    extra: dict = field(default_factory=dict)
+
+    def resolved(self) -> TrainConfig:
+        if self.model not in DEFAULTS:
+            raise ValueError(f"--model must be one of {', '.join(DEFAULTS)}, got {self.model!r}")
+        lr, wd = DEFAULTS[self.model]
+        self.lr = lr if self.lr is None else self.lr
+        self.weight_decay = wd if self.weight_decay is None else self.weight_decay
+        if self.crop % 8 or self.crop < 32:
+            raise ValueError(f"--crop must be a multiple of 8 and >= 32, got {self.crop}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("--steps and --batch-size must be >= 1")
+        return self
+
+
+class _Logits(nn.Module):
+    """Wraps a colorizer so that DDP's forward is its ``logits``."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, l_channel: torch.Tensor) -> torch.Tensor:
+        return self.net.logits(l_channel)
+
+
+def build_model(name: str, init: str | None = None) -> nn.Module:
+    """A trainable colorizer: ``lite`` (ImageNet encoder) or ``eccv16`` (random or ``init``)."""
+    from photogen.colorize.lite import LiteColorizer
+    from photogen.colorize.models import ECCV16
+    from photogen.core.weights import load_state_dict
+
+    if name == "lite":
+        model = LiteColorizer()
+        if init is None:
+            model.load_encoder(load_state_dict("efficientnet_lite0"))
+    elif name == "eccv16":
+        model = ECCV16()
+    else:
+        raise ValueError(f"cannot train {name!r}; choose lite or eccv16")
+    if init is not None:
+        model.load_state_dict(load_state_dict(init), strict=False)
+    return model
+
+
+def param_groups(model: nn.Module, lr: float) -> list[dict]:
+    """Trainable parameter groups; the pretrained part of ``lite`` learns 10x slower."""
+    if hasattr(model, "frozen_parameters"):
+        for p in model.frozen_parameters():
+            p.requires_grad_(False)
+        return [
+            {"params": model.encoder_parameters(), "lr": lr * 0.1},
+            {"params": model.decoder_parameters(), "lr": lr},
+        ]
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr}]
+
+
+def colorization_loss(
+    logits: torch.Tensor,
+    ab: torch.Tensor,
+    class_weights: torch.Tensor,
+    bins: torch.Tensor,
+    k: int = 5,
+    sigma: float = 5.0,
+) -> torch.Tensor:
+    """Class-rebalanced soft cross-entropy (eq. 2 with the weights of eq. 3-4).
+
+    Args:
+        logits: ``(B, Q, h, w)`` at 1/4 of the crop's resolution.
+        ab: ``(B, 2, H, W)`` ground truth at full resolution.
+        class_weights: ``(Q,)`` rebalancing weights.
+    """
+    h, w = logits.shape[-2:]
+    target_ab = F.adaptive_avg_pool2d(ab, (h, w))
+    z = soft_encode(target_ab, bins, k=k, sigma=sigma)
+    pixel_w = class_weights.to(z)[z.argmax(1)]  # weight of the nearest bin
+    colourful = (ab.abs().amax(dim=(1, 2, 3)) > 5.0).to(z)  # grey crops carry no colour signal
+    ce = -(z * F.log_softmax(logits.float(), dim=1)).sum(1)
+    weight = pixel_w * colourful[:, None, None]
+    denom = (colourful.sum() * h * w).clamp_min(1.0)
+    return (ce * weight).sum() / denom
+
+
+def _dist_info() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+def _lr_lambda(warmup: int, steps: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = (step - warmup) / max(1, steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+    return f
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike, arch: str, meta: dict) -> Path:
+    """Our weights as safetensors, with the architecture name in the metadata."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": "photogen-colorizer",
+        "arch": arch,
+        **{k: str(v) for k, v in meta.items()},
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def _write_log(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "loss", "val_loss", "lr", "seconds"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@torch.no_grad()
+def _validate(model, val_rgb, class_weights, bins, cfg, device) -> float:
+    model.eval()
+    losses = []
+    for i in range(0, len(val_rgb), 8):
+        rgb = val_rgb[i : i + 8].to(device)
+        l_ch, ab = split_lab(rgb)
+        logits = model.logits(l_ch)
+        losses.append(float(colorization_loss(logits, ab, class_weights, bins, cfg.k, cfg.sigma)))
+    model.train()
+    return sum(losses) / max(1, len(losses))
+
+
+def _val_gallery(model, val_images, run_dir: Path, step: int, device) -> None:
+    from photogen.colorize.pipeline import colorize_tensor
+    from photogen.core.gallery import Section, Tile, write_gallery
+    from photogen.core.image import save_image
+
+    model.eval()
+    tiles = []
+    out = run_dir / "gallery"
+    for i, img in enumerate(val_images[:8]):
+        rgb = img.float()[None] / 255.0
+        pred = colorize_tensor(model, rgb, device=device)
+        grey = rgb.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+        for kind, t in (("grey", grey), ("pred", pred), ("truth", rgb)):
+            save_image(t, out / f"{i:02d}-{kind}.jpg")
+        tiles += [
+            Tile(f"{i:02d}-grey.jpg", "input (L only)"),
+            Tile(f"{i:02d}-pred.jpg", f"step {step}"),
+            Tile(f"{i:02d}-truth.jpg", "ground truth"),
+        ]
+    write_gallery(out / "index.html", f"Validation at step {step}", [Section("", tiles)])
+    model.train()
+
+
+def train(
+    cfg: TrainConfig,
+    device: torch.device,
+    resume: bool = False,
+    progress: Callable | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train (or resume) a run in ``cfg.run_dir``; return a summary dict.
+
+    Files in the run folder: ``checkpoint.pt`` (resumable state), ``model.safetensors`` (the
+    weights, at every save), ``prior.safetensors``, ``log.csv``, ``loss.png``,
+    ``gallery/index.html`` (validation colorizations) and ``config.json``.
+    """
+    import json
+
+    cfg = cfg.resolved()
+    world, rank, local = _dist_info()
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend)
+        if device.type == "cuda":
+            device = torch.device("cuda", local)
+            torch.cuda.set_device(device)
+    main = rank == 0
+    run_dir = Path(cfg.run_dir)
+    ckpt_path = run_dir / "checkpoint.pt"
+    if ckpt_path.exists() and not resume:
+        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it")
+    if resume and not ckpt_path.exists():
+        raise ValueError(f"--resume: {ckpt_path} does not exist")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    seed_everything(cfg.seed + rank)
+    images, paths = load_photos(
+        cfg.data, cfg.cache_side, min(64, cfg.crop), on_error=log if main else lambda m: None
+    )
+    if len(images) < 2:
+        raise ValueError(f"need at least 2 readable photos to train, found {len(images)}")
+    train_idx, val_idx = split_train_val(len(images), cfg.val_fraction, cfg.seed)
+    train_images = [images[i] for i in train_idx]
+    val_images = [images[i] for i in val_idx]
+    bins = gamut_bins().to(device)
+
+    prior_path = Path(cfg.prior) if cfg.prior else run_dir / "prior.safetensors"
+    if cfg.prior or prior_path.exists():
+        prior = load_prior(prior_path)
+    else:
+        counts = bin_histogram(train_images)
+        if main:
+            save_prior(prior_path, counts, len(train_images))
+        prior = counts / counts.sum()
+    class_weights = rebalance_weights(prior, cfg.lam, cfg.sigma).to(device)
+
+    model = build_model(cfg.model, cfg.init).to(device)
+    groups = param_groups(model, cfg.lr)
+    opt = torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, cfg.steps))
+    net = _Logits(model)
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    step, rows = 0, []
+    if resume:
+        payload = load_checkpoint(ckpt_path, restore_rng=False, model=model, optimizer=opt)
+        sched.load_state_dict(payload["scheduler"])
+        step, rows = int(payload["step"]), list(payload["log"])
+        states = payload.get("rng_all") or [payload["rng"]]
+        if rank < len(states):
+            set_rng_state(states[rank])
+        else:
+            seed_everything(cfg.seed + rank + 7919 * step)
+    if main:
+        with atomic_path(run_dir / "config.json") as tmp:
+            tmp.write_text(
+                json.dumps({**asdict(cfg), "world_size": world, "images": len(images)}, indent=2)
+            )
+        log(
+            f"{len(train_images)} training photos, {len(val_images)} held out; model {cfg.model}, "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters; world size {world}"
+        )
+    val_rgb = center_crops(val_images, cfg.crop) if val_images else None
+
+    def checkpoint() -> None:
+        all_rng = [rng_state()]
+        if world > 1:
+            all_rng = [None] * world
+            dist.all_gather_object(all_rng, rng_state())
+        if main:
+            save_checkpoint(
+                ckpt_path,
+                model=model,
+                optimizer=opt,
+                scheduler=sched,
+                step=step,
+                log=rows,
+                rng_all=all_rng,
+            )
+            meta = {"steps": step, "crop": cfg.crop, "temperature": 0.38}
+            save_weights(model, run_dir / "model.safetensors", cfg.model, meta)
+            _write_log(run_dir / "log.csv", rows)
+            _plot(run_dir, rows)
+
+    model.train()
+    t0 = time.perf_counter()
+    it = range(step, cfg.steps)
+    bar = progress(it, initial=step, total=cfg.steps) if (progress and main) else it
+    for _ in bar:
+        rgb = random_crops(train_images, cfg.batch_size, cfg.crop).to(device)
+        l_ch, ab = split_lab(rgb)
+        loss = colorization_loss(net(l_ch), ab, class_weights, bins, cfg.k, cfg.sigma)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        step += 1
+        value = float(loss.detach())
+        if world > 1:
+            t = torch.tensor([value], device=device)
+            dist.all_reduce(t)
+            value = float(t) / world
+        row = {
+            "step": step,
+            "loss": round(value, 5),
+            "val_loss": "",
+            "lr": opt.param_groups[-1]["lr"],
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        if main and val_rgb is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+            row["val_loss"] = round(_validate(model, val_rgb, class_weights, bins, cfg, device), 5)
+            _val_gallery(model, val_images, run_dir, step, device)
+        rows.append(row)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{value:.3f}")
+        if step % cfg.save_every == 0 or step == cfg.steps:
+            checkpoint()
+    if world > 1:
+        dist.barrier()
+    return {
+        "steps": step,
+        "final_loss": rows[-1]["loss"] if rows else None,
+        "run_dir": str(run_dir),
+    }
+
+
+def _plot(run_dir: Path, rows: list[dict]) -> None:
+    from photogen.core.gallery import plot_losses
+
+    if not rows:
+        return
+    curves = {"train": [float(r["loss"]) for r in rows]}
+    plot_losses(curves, run_dir / "loss.png", "colorization: rebalanced cross-entropy", "step")

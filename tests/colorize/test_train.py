@@ -1,0 +1,151 @@
+"""Training, resume, DDP, prior, and the colorize CLI end to end, on tiny generated photos."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from photogen.cli.main import main
+from photogen.colorize.bins import gamut_bins, rebalance_weights, soft_encode
+from photogen.colorize.prior import load_prior
+from photogen.colorize.train import TrainConfig, colorization_loss, train
+from photogen.core.color import rgb_to_lab
+
+
+def _photo(seed: int, h: int = 48, w: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = rng.random(3)
+    img = np.stack([base[0] + 0.4 * x, base[1] * (1 - y), base[2] + 0.3 * np.sin(8 * x * y)], -1)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    for i in range(5):
+        Image.fromarray(_photo(i)).save(d / f"p{i}.png")
+    Image.fromarray(_photo(9)).convert("L").save(d / "grey.png")
+    return d
+
+
+def _cfg(photos, run, **kw):
+    base = dict(data=[str(photos)], run_dir=str(run), steps=4, batch_size=2, crop=32,
+                cache_side=48, val_fraction=0.2, val_every=2, save_every=2, warmup=2)  # fmt: skip
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def tiny_run(photos, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    torch.set_num_threads(1)  # as the tests (module fixtures run before the autouse one)
+    train(_cfg(photos, run), torch.device("cpu"), log=lambda m: None)
+    return run
+
+
+def test_training_writes_everything_and_resumes_exactly(photos, tiny_run, tmp_path):
+    for name in ("checkpoint.pt", "model.safetensors", "prior.safetensors", "log.csv",
+                 "loss.png", "config.json", "gallery/index.html"):  # fmt: skip
+        assert (tiny_run / name).is_file(), name
+    log = (tiny_run / "log.csv").read_text().splitlines()
+    assert len(log) == 5 and log[2].split(",")[2] != ""  # 4 steps, val loss at step 2
+
+    # Interrupted after 2 of 4 steps (the checkpoint at step 2 is the last thing written) ...
+    run = tmp_path / "interrupted"
+    cut = lambda it, **kw: itertools.islice(it, 2)  # noqa: E731
+    train(_cfg(photos, run), torch.device("cpu"), progress=cut, log=lambda m: None)
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 2
+    with pytest.raises(ValueError, match="--resume"):
+        train(_cfg(photos, run), torch.device("cpu"), log=lambda m: None)
+    # ... then resumed: the same weights as the uninterrupted run, bit for bit.
+    torch.manual_seed(12345)  # whatever the process did in between must not matter
+    train(_cfg(photos, run), torch.device("cpu"), resume=True, log=lambda m: None)
+    a = load_file(str(tiny_run / "model.safetensors"))
+    b = load_file(str(run / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 4 and len(ckpt["log"]) == 4 and "optimizer" in ckpt
+
+
+def test_loss_prefers_the_truth_and_ignores_grey_crops():
+    bins = gamut_bins()
+    w = rebalance_weights(torch.ones(313))
+    g = torch.Generator().manual_seed(0)
+    ab = torch.rand(2, 2, 8, 8, generator=g) * 80 - 40
+    target_logits = soft_encode(torch.nn.functional.avg_pool2d(ab, 4), bins).clamp_min(1e-8).log()
+    good = colorization_loss(target_logits, ab, w, bins)
+    uniform = colorization_loss(torch.zeros(2, 313, 2, 2), ab, w, bins)
+    assert good < 0.5 * uniform
+    grey = torch.zeros(2, 2, 8, 8)
+    assert colorization_loss(torch.randn(2, 313, 2, 2, generator=g), grey, w, bins) == 0
+
+
+def test_prior_command_and_file(photos, tmp_path):
+    out = tmp_path / "prior.safetensors"
+    assert main(["colorize", "prior", str(photos), "-o", str(out), "-q"]) == 0
+    p = load_prior(out)
+    assert p.shape == (313,) and torch.isclose(p.sum(), torch.tensor(1.0, dtype=p.dtype))
+    assert (tmp_path / "prior.png").is_file()
+    with pytest.raises(ValueError, match="not a photogen"):
+        from safetensors.torch import save_file
+
+        save_file({"counts": torch.ones(313)}, str(tmp_path / "x.safetensors"))
+        load_prior(tmp_path / "x.safetensors")
+
+
+def test_colorize_cli_folder_with_a_corrupt_file(photos, tiny_run, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(_photo(1, 50, 70)).save(src / "a.png")
+    Image.fromarray(_photo(2, 33, 41)).convert("L").save(src / "grey.jpg")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "out"
+    rc = main(["colorize", str(src), "-o", str(out), "--model", str(tiny_run), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "grey.jpg"]
+    res = np.asarray(Image.open(out / "a.png").convert("RGB"), dtype=np.float32) / 255
+    orig = np.asarray(Image.open(src / "a.png").convert("RGB"), dtype=np.float32) / 255
+    assert res.shape == orig.shape
+    l_res = rgb_to_lab(torch.from_numpy(res).permute(2, 0, 1)[None])[:, 0]
+    l_orig = rgb_to_lab(torch.from_numpy(orig).permute(2, 0, 1)[None])[:, 0]
+    assert (l_res - l_orig).abs().mean() < 1.0  # the photo's own L is kept
+    assert Image.open(out / "grey.jpg").size == (41, 33)
+
+
+def test_eval_cli_rows_and_ceiling(photos, tiny_run, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["colorize", "eval", str(photos), "--model", str(tiny_run), "--size", "64",
+                 "-o", str(out), "-q"]) == 0  # fmt: skip
+    result = json.loads((out / "metrics.json").read_text())
+    rows = result["rows"]
+    assert list(rows) == ["ground truth", "grey", str(tiny_run)]
+    assert rows["ground truth"]["auc"] == 100 and rows["ground truth"]["auc_rebalanced"] == 100
+    assert rows["grey"]["colourfulness"] == 0
+    assert 0 < rows["grey"]["auc"] < 100 and 0 < rows["grey"]["auc_rebalanced"] < 100
+    assert result["images"] == 6 and (out / "curves.png").is_file()
+
+
+def test_ddp_two_cpu_processes(photos, tmp_path):
+    run = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", "29533", "-m", "photogen.cli.main", "colorize", "train", str(photos),
+           "--name", str(run), "--steps", "2", "--batch-size", "1", "--crop", "32",
+           "--save-every", "2", "--val-every", "2", "--threads", "1", "-q"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 2 and len(ckpt["rng_all"]) == 2
+    # each process drew its own crops
+    assert not torch.equal(ckpt["rng_all"][0]["torch"], ckpt["rng_all"][1]["torch"])
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
