@@ -149,3 +149,44 @@ def test_ddp_two_cpu_processes(photos, tmp_path):
     # each process drew its own crops
     assert not torch.equal(ckpt["rng_all"][0]["torch"], ckpt["rng_all"][1]["torch"])
     assert json.loads((run / "config.json").read_text())["world_size"] == 2
+
+
+def test_overlapped_folder_run_equals_sequential(tiny_run, photos, tmp_path):
+    from photogen.colorize.pipeline import colorize_files, load_model
+
+    model = load_model(tiny_run)
+    paths = sorted(photos.glob("*.png"))
+    a = [tmp_path / "a" / p.name for p in paths]
+    b = [tmp_path / "b" / p.name for p in paths]
+    done = []
+    assert colorize_files(model, paths, a, size=64, overlap=True, on_done=done.append) == 0
+    assert colorize_files(model, paths, b, size=64, overlap=False) == 0
+    assert sorted(done) == paths
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_siggraph17_hints_from_the_cli(tmp_path):
+    from photogen.colorize.models import SIGGRAPH17
+
+    net = SIGGRAPH17()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for t in net.parameters():
+            t.copy_(torch.randn(t.shape, generator=g) * 0.05)
+    weights = tmp_path / "siggraph17-mine.pth"
+    torch.save(net.state_dict(), weights)
+    src = tmp_path / "p.png"
+    Image.fromarray(_photo(3, 40, 56)).save(src)
+    plain, hinted = tmp_path / "plain.png", tmp_path / "hinted.png"
+    assert (
+        main(
+            ["colorize", str(src), "-o", str(plain), "--model", str(weights), "--size", "64", "-q"]
+        )
+        == 0
+    )
+    args = ["colorize", str(src), "-o", str(hinted), "--model", str(weights), "--size", "64", "-q"]
+    assert main([*args, "--hint", "10,20,60,-40", "--hint", "50,5,-30,50"]) == 0
+    assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(hinted)))
+    with pytest.raises(SystemExit) as exc:
+        main(["colorize", str(src), "-o", str(plain), "--hint", "1,2,3"])
+    assert exc.value.code == 2

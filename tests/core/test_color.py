@@ -69,3 +69,17 @@ def test_luminance_stats_and_chroma(image):
     # L comes from `image`, a*b* from `other` (up to gamut clipping).
     assert (mixed[:, 0] - rgb_to_lab(image)[:, 0]).abs().median() < 1.0
     assert (mixed[:, 1:] - rgb_to_lab(other)[:, 1:]).abs().median() < 2.0
+
+
+def test_lightness_and_chunked_conversions_agree(monkeypatch):
+    import photogen.core.color as color_mod
+
+    g = torch.Generator().manual_seed(5)
+    image = torch.rand(1, 3, 37, 29, generator=g)
+    whole = rgb_to_lab(image)
+    assert torch.allclose(color_mod.lightness(image), whole[:, :1], atol=1e-4)
+    back = lab_to_rgb(whole)
+    monkeypatch.setattr(color_mod, "_CHUNK_PIXELS", 100)  # 3 rows per slice
+    assert torch.allclose(rgb_to_lab(image), whole, atol=1e-5)  # SIMD tails differ in ulps
+    assert torch.allclose(lab_to_rgb(whole), back, atol=1e-6)
+    assert torch.allclose(color_mod.lightness(image), whole[:, :1], atol=1e-4)

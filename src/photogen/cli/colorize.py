@@ -7,7 +7,6 @@ train a network, compute a class-rebalancing prior and score models (see ``--hel
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from photogen.cli.common import (
     info,
     setup_runtime,
 )
-from photogen.core.image import ImageError, list_images, read_image, save_image
+from photogen.core.image import ImageError, list_images
 from photogen.core.weights import WeightsError
 
 SUBCOMMANDS = ("train", "prior", "eval")
@@ -156,7 +155,7 @@ def _output_for(out: Path, src: Path, batch: bool) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from photogen.colorize.models import hints_from_points
-    from photogen.colorize.pipeline import colorize_tensor, load_model
+    from photogen.colorize.pipeline import colorize_files, load_model
     from photogen.core.device import autocast_dtype
 
     device = setup_runtime(args)
@@ -177,54 +176,30 @@ def run(args: argparse.Namespace) -> int:
     if args.bf16 and amp is None:
         info(args, "--bf16: this CPU has no native bf16 units; running in float32")
 
-    def load(path: Path):
-        return read_image(path, max_pixels=args.max_pixels)
+    def hints_for(rgb: torch.Tensor):
+        h, w = rgb.shape[-2:]
+        n = args.size
+        pts = [
+            (min(n - 1, int(y * n / h)), min(n - 1, int(x * n / w)), a, b) for x, y, a, b in hints
+        ]
+        ab, mask = hints_from_points(pts, n, n, radius=1)
+        return ab.to(device), mask.to(device)
 
-    failed = 0
-    # Decoding and encoding overlap with the network: one thread reads ahead, one writes.
-    with cf.ThreadPoolExecutor(1) as reader, cf.ThreadPoolExecutor(1) as writer:
-        pending = [reader.submit(load, p) for p in paths[:2]]
-        writes = []
-        bar = tqdm(total=len(paths), desc="colorize", unit="img", disable=args.quiet)
-        for i, path in enumerate(paths):
-            if i + 2 < len(paths):
-                pending.append(reader.submit(load, paths[i + 2]))
-            try:
-                rgb = pending[i].result()
-                hint_t = None
-                if hints:
-                    h, w = rgb.shape[-2:]
-                    pts = [
-                        (
-                            min(args.size - 1, int(y * args.size / h)),
-                            min(args.size - 1, int(x * args.size / w)),
-                            a,
-                            b,
-                        )
-                        for x, y, a, b in hints
-                    ]
-                    hint_t = hints_from_points(pts, args.size, args.size, radius=1)
-                    hint_t = (hint_t[0].to(device), hint_t[1].to(device))
-                out = colorize_tensor(model, rgb, args.size, device, hint_t, amp)
-                dest = _output_for(args.output, path, batch)
-                writes.append((path, writer.submit(save_image, out, dest)))
-            except (ImageError, ValueError, RuntimeError) as exc:
-                failed += 1
-                tqdm.write(
-                    f"photogen: error: {exc if isinstance(exc, ImageError) else f'{path}: {exc}'}",
-                    file=sys.stderr,
-                )
-            pending[i] = None  # free the decoded image
-            bar.update(1)
-        for path, fut in writes:
-            try:
-                fut.result()
-            except (OSError, ValueError) as exc:
-                failed += 1
-                error(f"{path}: cannot write output ({exc})")
-        bar.close()
-    done = len(paths) - failed
-    info(args, f"{done} of {len(paths)} colorized -> {args.output}")
+    bar = tqdm(total=len(paths), desc="colorize", unit="img", disable=args.quiet)
+
+    def on_error(path: Path, exc: Exception) -> None:
+        msg = str(exc) if isinstance(exc, ImageError) else f"{path}: {exc}"
+        tqdm.write(f"photogen: error: {msg}", file=sys.stderr)
+        bar.update(1)
+
+    outputs = [_output_for(args.output, p, batch) for p in paths]
+    failed = colorize_files(
+        model, paths, outputs, args.size, device, amp,
+        hints_for=hints_for if hints else None, max_pixels=args.max_pixels,
+        on_error=on_error, on_done=lambda p: bar.update(1),
+    )  # fmt: skip
+    bar.close()
+    info(args, f"{len(paths) - failed} of {len(paths)} colorized -> {args.output}")
     return 1 if failed else 0
 
 

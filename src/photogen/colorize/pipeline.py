@@ -7,14 +7,16 @@ brightness are the original's and only the colour comes from the network.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photogen.core.color import lab_to_rgb, rgb_to_lab
+from photogen.core.color import lab_to_rgb, lightness
 from photogen.core.weights import WeightsEntry, register
 
 MODELS = ("lite", "eccv16", "siggraph17")
@@ -126,7 +128,84 @@ def colorize_tensor(
     """
     device = device or next(model.parameters()).device
     model = model.to(device)
-    lab = rgb_to_lab(rgb.to(device))
-    l_channel = lab[:, :1]
+    l_channel = lightness(rgb.to(device))
     ab = predict_ab(model, l_channel, size, hints, autocast)
-    return lab_to_rgb(torch.cat([l_channel, ab], dim=1)).cpu()
+    lab = torch.cat([l_channel, ab], dim=1)
+    del l_channel, ab
+    return lab_to_rgb(lab).cpu()
+
+
+def colorize_files(
+    model: nn.Module,
+    paths: list[Path],
+    outputs: list[Path],
+    size: int = 256,
+    device: torch.device | None = None,
+    autocast: torch.dtype | None = None,
+    hints_for: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    max_pixels: int | None = None,
+    on_error: Callable[[Path, Exception], None] | None = None,
+    on_done: Callable[[Path], None] | None = None,
+    overlap: bool = True,
+) -> int:
+    """Colorize ``paths`` into ``outputs``; return how many failed (each reported, none fatal).
+
+    With ``overlap`` a reader thread decodes up to two photos ahead and a writer thread encodes
+    behind, so decoding and encoding (Pillow releases the GIL) run while the network does.
+    """
+    from photogen.core.image import DEFAULT_MAX_PIXELS, ImageError, read_image, save_image
+
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    report = on_error or (lambda path, exc: None)
+    failed = 0
+
+    def load(path: Path) -> torch.Tensor:
+        return read_image(path, max_pixels=limit)
+
+    reader = cf.ThreadPoolExecutor(1) if overlap else None
+    writer = cf.ThreadPoolExecutor(1) if overlap else None
+    try:
+        ahead = 2 if overlap else 0
+        pending: dict[int, cf.Future] = {}
+        writes = []
+        for i, (path, dest) in enumerate(zip(paths, outputs, strict=True)):
+            for j in range(i, min(len(paths), i + ahead + 1)):
+                if overlap and j not in pending:
+                    pending[j] = reader.submit(load, paths[j])
+            try:
+                rgb = pending.pop(i).result() if overlap else load(path)
+                hints = hints_for(rgb) if hints_for else None
+                out = colorize_tensor(model, rgb, size, device, hints, autocast)
+                if overlap:
+                    writes.append((path, dest, writer.submit(save_image, out, dest)))
+                else:
+                    save_image(out, dest)
+                    if on_done:
+                        on_done(path)
+            except (ImageError, ValueError, RuntimeError, OSError) as exc:
+                failed += 1
+                report(path, exc)
+            if overlap and writes and writes[0][2].done():
+                failed += _drain(writes, report, on_done, block=False)
+        if overlap:
+            failed += _drain(writes, report, on_done, block=True)
+    finally:
+        for pool in (reader, writer):
+            if pool:
+                pool.shutdown(wait=True)
+    return failed
+
+
+def _drain(writes: list, report, on_done, block: bool) -> int:
+    failed = 0
+    while writes and (block or writes[0][2].done()):
+        path, dest, fut = writes.pop(0)
+        try:
+            fut.result()
+        except (OSError, ValueError) as exc:
+            failed += 1
+            report(path, OSError(f"cannot write {dest}: {exc}"))
+            continue
+        if on_done:
+            on_done(path)
+    return failed

