@@ -10,7 +10,6 @@ draws the same crops as an uninterrupted one.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def load_photos(
         ``(images, paths)``: uint8 ``(3, H, W)`` tensors and the files they came from, sorted
         by path. Unreadable or too small files are reported through ``on_error`` and skipped.
     """
-    report = on_error or (lambda msg: print(f"photogen: {msg}", file=sys.stderr))
+    report = on_error or (lambda msg: None)
     paths = list_images(inputs, recursive=True)
     images, kept = [], []
     it = progress(paths) if progress else paths

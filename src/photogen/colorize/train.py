@@ -15,6 +15,7 @@ size is per process and only rank 0 writes files.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import time
@@ -39,8 +40,9 @@ from photogen.colorize.data import (
 from photogen.colorize.prior import load_prior, save_prior
 from photogen.core.atomic import atomic_path
 from photogen.core.training import (
+    gather_rng_states,
+    init_distributed,
     load_checkpoint,
-    rng_state,
     save_checkpoint,
     seed_everything,
     set_rng_state,
@@ -158,13 +160,6 @@ def colorization_loss(
     return (ce * weight).sum() / denom
 
 
-def _dist_info() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    return world, rank, local
-
-
 def _lr_lambda(warmup: int, steps: int) -> Callable[[int], float]:
     def f(step: int) -> float:
         if step < warmup:
@@ -238,7 +233,7 @@ def train(
     device: torch.device,
     resume: bool = False,
     progress: Callable | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = lambda msg: None,
 ) -> dict:
     """Train (or resume) a run in ``cfg.run_dir``; return a summary dict.
 
@@ -246,16 +241,8 @@ def train(
     weights, at every save), ``prior.safetensors``, ``log.csv``, ``loss.png``,
     ``gallery/index.html`` (validation colorizations) and ``config.json``.
     """
-    import json
-
     cfg = cfg.resolved()
-    world, rank, local = _dist_info()
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend)
-        if device.type == "cuda":
-            device = torch.device("cuda", local)
-            torch.cuda.set_device(device)
+    world, rank, device = init_distributed(device)
     main = rank == 0
     run_dir = Path(cfg.run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
@@ -318,10 +305,7 @@ def train(
     val_rgb = center_crops(val_images, cfg.crop) if val_images else None
 
     def checkpoint() -> None:
-        all_rng = [rng_state()]
-        if world > 1:
-            all_rng = [None] * world
-            dist.all_gather_object(all_rng, rng_state())
+        all_rng = gather_rng_states(world)
         if main:
             save_checkpoint(
                 ckpt_path,

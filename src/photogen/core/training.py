@@ -75,3 +75,39 @@ def load_checkpoint(path: str | os.PathLike, restore_rng: bool = True, **objects
     if restore_rng:
         set_rng_state(payload["rng"])
     return payload
+
+
+def distributed_info() -> tuple[int, int, int]:
+    """``(world_size, rank, local_rank)`` from the environment ``torchrun`` sets (1, 0, 0 alone)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """Join the process group when launched by ``torchrun`` (NCCL on GPUs, gloo on CPUs).
+
+    Returns:
+        ``(world_size, rank, device)``; on GPUs the device becomes ``cuda:LOCAL_RANK``.
+    """
+    import torch.distributed as dist
+
+    world, rank, local = distributed_info()
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    return world, rank, device
+
+
+def gather_rng_states(world: int) -> list[dict[str, Any]]:
+    """The RNG state of every process (collective: all ranks must call it)."""
+    if world == 1:
+        return [rng_state()]
+    import torch.distributed as dist
+
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, rng_state())
+    return states
