@@ -1,6 +1,7 @@
 """Make the README's figures (docs/images/*.jpg) with the same CLI a user runs.
 
 python examples/readme_figures.py            # a few minutes on 2 CPU cores
+python examples/readme_figures.py colorize   # only the colorization figure
 """
 
 from __future__ import annotations
@@ -34,8 +35,29 @@ def strip(paths: list[Path], height: int = 256) -> torch.Tensor:
     return torch.cat(imgs, dim=3)
 
 
+def colorize_figure(t: Path) -> None:
+    """Grey input, the bundled lite model, the original: photos held out of its training."""
+    from photogen.core.color import lab_to_rgb, lightness
+
+    rows = []
+    for name in ("chelsea", "coffee"):
+        src = sample_path(name)
+        photogen("colorize", str(src), "-o", str(t / f"{name}_lite.png"))
+        photo = read_image(src)
+        l_ch = lightness(photo)
+        grey = lab_to_rgb(torch.cat([l_ch, torch.zeros_like(l_ch).repeat(1, 2, 1, 1)], 1))
+        save_image(grey, t / f"{name}_grey.png")
+        rows.append(strip([t / f"{name}_grey.png", t / f"{name}_lite.png", src], height=200))
+    width = min(r.shape[-1] for r in rows)
+    save_image(torch.cat([r[..., :width] for r in rows], dim=2), OUT / "colorize.jpg")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:] == ["colorize"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            colorize_figure(Path(tmp))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         gravel = sample_path("gravel")
@@ -59,6 +81,7 @@ def main() -> None:
         save_image(
             strip([chelsea, ihc, t / "cat.png", t / "cat_colors.png"]), OUT / "stylize_chelsea.jpg"
         )
+        colorize_figure(t)
 
 
 if __name__ == "__main__":

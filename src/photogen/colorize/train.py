@@ -364,9 +364,28 @@ def train(
 
 
 def _plot(run_dir: Path, rows: list[dict]) -> None:
-    from photogen.core.gallery import plot_losses
+    """Training loss (raw and a 50-step running mean) and validation loss against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     if not rows:
         return
-    curves = {"train": [float(r["loss"]) for r in rows]}
-    plot_losses(curves, run_dir / "loss.png", "colorization: rebalanced cross-entropy", "step")
+    steps = [int(r["step"]) for r in rows]
+    loss = torch.tensor([float(r["loss"]) for r in rows])
+    window = min(50, len(loss))
+    smooth = loss.unfold(0, window, 1).mean(1).tolist()
+    val = [(int(r["step"]), float(r["val_loss"])) for r in rows if r["val_loss"] != ""]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    ax.plot(steps, loss.tolist(), color="0.8", lw=0.6, label="train (batch)")
+    ax.plot(steps[window - 1 :], smooth, color="C0", label=f"train (mean of {window})")
+    if val:
+        ax.plot(*zip(*val, strict=True), "o-", color="C1", label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("rebalanced cross-entropy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(run_dir / "loss.png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
