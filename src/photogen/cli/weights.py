@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+# Registering happens where each network is defined.
+from photogen.colorize import models as _colorize_models  # noqa: F401
+from photogen.colorize import pipeline as _colorize_pipeline  # noqa: F401
 from photogen.core import weights as W
 from photogen.core.samples import available_samples
-
-# Registering happens where each network is defined.
 from photogen.nets import efficientnet_lite, vgg  # noqa: F401
 
 
