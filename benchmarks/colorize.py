@@ -1,7 +1,9 @@
 """Colorization inference: photogen's eccv16 vs the literal released module, one process.
 
-1. Network at 256x256, same weights (the official ones when they are in the cache, otherwise
-   random weights with realistic batch-norm statistics: the time does not depend on them):
+1. Network at 256x256 (photogen through its own loading and inference path, ``load_model`` +
+   ``predict_ab``: channels_last, inference mode), same weights (the official ones when they
+   are in the cache, otherwise random weights with realistic batch-norm statistics: the time
+   does not depend on them):
    seconds per image, ratio, max |ab| difference (both at T=1, the released decoding), and
    the peak memory each adds. Interleaved repeats, medians.
 2. The bf16 path (autocast) against the same reference: only meaningful where the CPU has bf16
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from _common import measure, median  # noqa: E402
 
 from photogen.colorize.models import ECCV16  # noqa: E402
-from photogen.colorize.pipeline import colorize_files, load_model  # noqa: E402
+from photogen.colorize.pipeline import colorize_files, load_model, predict_ab  # noqa: E402
 from photogen.core.device import cpu_has_bf16, set_threads  # noqa: E402
 from photogen.core.image import list_images, read_image, save_image  # noqa: E402
 from photogen.core.weights import WeightsError, load_state_dict  # noqa: E402
@@ -56,9 +58,9 @@ def network_benchmark(repeats: int, size: int) -> None:
     ref = OfficialECCV()
     ref.load_state_dict(state)
     ref.eval()
-    ours = ECCV16(temperature=1.0)
-    ours.load_state_dict(state)
-    ours.eval().to(memory_format=torch.channels_last)
+    with tempfile.TemporaryDirectory() as tmp:  # ours goes through the user's loading path
+        torch.save(state, Path(tmp) / "eccv16-bench.pth")
+        ours = load_model(Path(tmp) / "eccv16-bench.pth", temperature=1.0)
     x = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0)) * 100
 
     def run_ref(t):
@@ -66,12 +68,10 @@ def network_benchmark(repeats: int, size: int) -> None:
             return ref(t)
 
     def run_ours(t):
-        with torch.inference_mode():
-            return ours(t.contiguous(memory_format=torch.channels_last))
+        return predict_ab(ours, t, size)
 
     def run_bf16(t):
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            return ours(t.contiguous(memory_format=torch.channels_last)).float()
+        return predict_ab(ours, t, size, autocast=torch.bfloat16)
 
     for fn in (run_ref, run_ours, run_bf16):  # warm-up (oneDNN primitive caches)
         fn(x)
@@ -96,7 +96,8 @@ def network_benchmark(repeats: int, size: int) -> None:
     )
     peaks = {k: peak_memory(k, size) for k in ("ours", "ref")}
     print(
-        f"  peak memory of one inference, fresh process: {peaks['ours']:.0f} vs {peaks['ref']:.0f} MB"
+        f"  peak memory of one inference (fresh process): photogen {peaks['ours']:.0f} MB, "
+        f"reference {peaks['ref']:.0f} MB"
     )
     native = "native bf16" if cpu_has_bf16() else "NO native bf16 on this CPU: emulated"
     print(
@@ -110,16 +111,19 @@ def peak_memory(which: str, size: int) -> float:
     import subprocess
 
     code = (
-        "import resource, sys, torch; sys.path[:0] = [sys.argv[1], sys.argv[2]];"
-        "from colorize import OfficialECCV, ECCV16, _randomised;"
-        "m = _randomised(OfficialECCV()).eval() if sys.argv[3] == 'ref' else "
+        "import sys, torch; sys.path[:0] = [sys.argv[1], sys.argv[2]];"
+        "from _common import measure;"
+        "from tests.colorize.test_models import OfficialECCV;"
+        "from photogen.colorize.models import ECCV16;"
+        "from photogen.colorize.pipeline import predict_ab;"
+        "n = int(sys.argv[4]); x = torch.rand(1, 1, n, n) * 100;"
+        "ref = sys.argv[3] == 'ref';"
+        "m = OfficialECCV().eval() if ref else "
         "ECCV16(1.0).eval().to(memory_format=torch.channels_last);"
-        "x = torch.rand(1, 1, int(sys.argv[4]), int(sys.argv[4])) * 100;"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        "ctx = torch.no_grad() if sys.argv[3] == 'ref' else torch.inference_mode();"
-        "ctx.__enter__();"
-        "m(x if sys.argv[3] == 'ref' else x.contiguous(memory_format=torch.channels_last));"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)"
+        "ctx = torch.no_grad(); ctx.__enter__();"
+        "cm = measure(); r = cm.__enter__();"
+        "m(x) if ref else predict_ab(m, x, n);"
+        "cm.__exit__(None, None, None); print(r['peak_mb'])"
     )
     args = [sys.executable, "-c", code, str(Path(__file__).parent), str(ROOT), which, str(size)]
     out = subprocess.run(args, capture_output=True, text=True, check=True)

@@ -80,10 +80,11 @@ def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> n
     if arch != "siggraph17":
         model.temperature = temperature
     model.arch = arch
-    return model.eval()
+    # channels_last: oneDNN's preferred layout, ~10% faster for eccv16's 3x3 convs on a CPU
+    return model.eval().to(memory_format=torch.channels_last)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_ab(
     model: nn.Module,
     l_channel: torch.Tensor,
@@ -95,7 +96,7 @@ def predict_ab(
     h, w = l_channel.shape[-2:]
     small = F.interpolate(
         l_channel, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-    )
+    ).contiguous(memory_format=torch.channels_last)
     kwargs = {}
     if hints is not None:
         ab, mask = hints
@@ -112,7 +113,7 @@ def predict_ab(
     return ab
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def colorize_tensor(
     model: nn.Module,
     rgb: torch.Tensor,
