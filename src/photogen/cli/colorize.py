@@ -80,6 +80,11 @@ def add_parser(sub) -> None:
     t.add_argument("--val-every", type=int, default=250, help="validation loss + gallery every N")
     t.add_argument("--save-every", type=int, default=100, help="checkpoint every N steps")
     t.add_argument("--init", help="weights to start from (fine-tuning)")
+    t.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help="lite: train the decoder only (1.4x faster steps, measured less accurate)",
+    )
     t.add_argument("--resume", action="store_true", help="continue the run in --name")
     add_runtime_args(t)
     t.set_defaults(func=run_train)
@@ -223,6 +228,7 @@ def run_train(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         seed=args.seed,
         init=args.init,
+        freeze_encoder=args.freeze_encoder,
     )
 
     def bar(it, **kw):
@@ -306,5 +312,8 @@ def run_eval(args: argparse.Namespace) -> int:
             print(
                 f"{name[:27]:<28}{row['auc']:>7.2f}{row['auc_rebalanced']:>12.2f}{ps:>8}{row['colourfulness']:>12.2f}"
             )
-        info(args, f"{result['images']} images -> {json_path}, {png}")
+        skipped = (
+            f" ({result['grey_skipped']} grey photos skipped)" if result["grey_skipped"] else ""
+        )
+        info(args, f"{result['images']} images{skipped} -> {json_path}, {png}")
     return failed

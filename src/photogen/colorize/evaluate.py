@@ -1,7 +1,9 @@
 """``photogen colorize eval``: the paper's metrics over a folder, with baselines as rows.
 
 Each photo is centre-cropped to a square and resized to ``size`` (256, what the networks
-see); its L goes to every model; the predicted ab is scored against the photo's own ab. Rows:
+see); its L goes to every model; the predicted ab is scored against the photo's own ab (grey
+photos, whose |ab| never exceeds 5, are skipped and counted: they have no colour to score and
+would reward the grey guess with near-infinite PSNR). Rows:
 ``ground truth`` (its own ab: the ceiling), ``grey`` (ab = 0: the floor the plain AuC rewards),
 then every model asked for.
 """
@@ -50,7 +52,7 @@ def evaluate(
     rows: dict[str, nn.Module | None] = {"ground truth": None, "grey": None, **models}
     curves = {name: AccuracyCurve() for name in rows}
     scores = {name: {"psnr": [], "colourfulness": []} for name in rows}
-    n = 0
+    n = grey_skipped = 0
     for path in progress(paths) if progress else paths:
         try:
             rgb = square_resize(read_image(path), size)
@@ -60,6 +62,9 @@ def evaluate(
             continue
         lab = rgb_to_lab(rgb)
         l_ch, ab = lab[:, :1], lab[:, 1:]
+        if float(ab.abs().max()) <= 5.0:  # a grey photo: no colour to score (as in training)
+            grey_skipped += 1
+            continue
         for name, model in rows.items():
             if name == "ground truth":
                 pred = ab
@@ -73,8 +78,14 @@ def evaluate(
             scores[name]["colourfulness"].append(colourfulness(out))
         n += 1
     if n == 0:
-        raise ValueError("no readable images to evaluate")
-    result = {"images": n, "size": size, "thresholds": list(range(THRESHOLDS)), "rows": {}}
+        raise ValueError("no readable colour photos to evaluate")
+    result = {
+        "images": n,
+        "grey_skipped": grey_skipped,
+        "size": size,
+        "thresholds": list(range(THRESHOLDS)),
+        "rows": {},
+    }
     for name in rows:
         plain, rebalanced = curves[name].curves()
         finite = [p for p in scores[name]["psnr"] if math.isfinite(p)]

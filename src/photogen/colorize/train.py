@@ -77,6 +77,7 @@ class TrainConfig:
     seed: int = 0
     init: str | None = None  # weights to start from (fine-tuning)
     warmup: int = 100
+    freeze_encoder: bool = False  # lite only: see param_groups
     extra: dict = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
@@ -122,15 +123,25 @@ def build_model(name: str, init: str | None = None) -> nn.Module:
     return model
 
 
-def param_groups(model: nn.Module, lr: float) -> list[dict]:
-    """Trainable parameter groups; the pretrained part of ``lite`` learns 10x slower."""
+def param_groups(model: nn.Module, lr: float, freeze_encoder: bool = False) -> list[dict]:
+    """Trainable parameter groups.
+
+    ``lite``: the decoder at ``lr``; the encoder's stride-8-and-deeper blocks fine-tuned at a
+    tenth of it (its stem and stride-2/4 blocks stay at their ImageNet weights).
+    ``freeze_encoder`` trains the decoder alone: 1.4x faster steps, but measured worse on the
+    held-out photos (1000 steps frozen: AuC 81.5 / rebalanced 66.9; 1500 steps fine-tuned:
+    84.0 / 69.3, grey 84.5 / 63.7; see docs/models/colorize-lite.md).
+    """
     if hasattr(model, "frozen_parameters"):
-        for p in model.frozen_parameters():
+        frozen = model.frozen_parameters()
+        if freeze_encoder:
+            frozen += model.encoder_parameters()
+        for p in frozen:
             p.requires_grad_(False)
-        return [
-            {"params": model.encoder_parameters(), "lr": lr * 0.1},
-            {"params": model.decoder_parameters(), "lr": lr},
-        ]
+        groups = [{"params": model.decoder_parameters(), "lr": lr}]
+        if not freeze_encoder:
+            groups.append({"params": model.encoder_parameters(), "lr": lr * 0.1})
+        return groups
     return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr}]
 
 
@@ -274,7 +285,7 @@ def train(
     class_weights = rebalance_weights(prior, cfg.lam, cfg.sigma).to(device)
 
     model = build_model(cfg.model, cfg.init).to(device)
-    groups = param_groups(model, cfg.lr)
+    groups = param_groups(model, cfg.lr, cfg.freeze_encoder)
     opt = torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, cfg.steps))
     net = _Logits(model)
@@ -343,7 +354,7 @@ def train(
             "step": step,
             "loss": round(value, 5),
             "val_loss": "",
-            "lr": opt.param_groups[-1]["lr"],
+            "lr": opt.param_groups[0]["lr"],
             "seconds": round(time.perf_counter() - t0, 2),
         }
         if main and val_rgb is not None and (step % cfg.val_every == 0 or step == cfg.steps):
