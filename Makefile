@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/style_transfer.py
 	$(BIN)/python benchmarks/texture.py
+	$(BIN)/python benchmarks/colorize.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples

@@ -191,3 +191,21 @@ def test_siggraph17_hints_from_the_cli(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["colorize", str(src), "-o", str(plain), "--hint", "1,2,3"])
     assert exc.value.code == 2
+
+
+def test_bundled_lite_model_is_small_checked_and_beats_grey_on_held_out_photos():
+    from photogen.colorize.evaluate import evaluate
+    from photogen.colorize.pipeline import load_model
+    from photogen.core.samples import sample_path
+    from photogen.core.weights import REGISTRY, resolve, sha256_file
+
+    path = resolve("colorize-lite")
+    assert path.stat().st_size < 20 * 2**20
+    assert sha256_file(path) == REGISTRY["colorize-lite"].sha256
+    model = load_model("lite")
+    assert model.arch == "lite" and model.temperature == 0.38
+    # photos held out of its training set (see docs/models/colorize-lite.md)
+    paths = [sample_path(n) for n in ("chelsea", "coffee", "astronaut", "motorcycle")]
+    rows = evaluate({"lite": model}, paths)["rows"]
+    assert rows["lite"]["auc_rebalanced"] > rows["grey"]["auc_rebalanced"] + 2
+    assert rows["lite"]["colourfulness"] > 0.5 * rows["ground truth"]["colourfulness"]

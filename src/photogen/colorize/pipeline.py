@@ -36,7 +36,7 @@ register(
         name="colorize-lite",
         filename=LITE_FILE,
         url=None,
-        sha256="",
+        sha256="eb913e11c357895cf8d5f90b127ecf9ead494a800d4c23f6892959dee210b672",
         description="photogen's own lite colorizer, trained offline (ships with photogen)",
         locate=_locate_lite,
         hint="it ships inside the photogen package; reinstall photogen",
@@ -94,9 +94,12 @@ def predict_ab(
 ) -> torch.Tensor:
     """ab ``(B, 2, H, W)`` for L ``(B, 1, H, W)`` in [0, 100], the network run at ``size``."""
     h, w = l_channel.shape[-2:]
-    small = F.interpolate(
-        l_channel, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-    ).contiguous(memory_format=torch.channels_last)
+    small = l_channel
+    if (h, w) != (size, size):
+        small = F.interpolate(
+            l_channel, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    small = small.contiguous(memory_format=torch.channels_last)
     kwargs = {}
     if hints is not None:
         ab, mask = hints
