@@ -67,6 +67,14 @@ class SamePadConv2d(nn.Conv2d):
         sh, sw = self.stride
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
+        if self.pad_mode == "constant" and pad_h % 2 == 0 and pad_w % 2 == 0:
+            # Symmetric zero padding (every stride-1 conv): let the convolution pad. Same
+            # values, but no padded copy of the activation forwards and backwards (that copy
+            # was ~10% of a style-transfer step at 512 px).
+            padding = (pad_h // 2, pad_w // 2)
+            return F.conv2d(
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+            )
         if pad_h or pad_w:
             pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
             x = F.pad(x, pads, mode=self.pad_mode)
