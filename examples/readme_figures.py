@@ -37,16 +37,14 @@ def strip(paths: list[Path], height: int = 256) -> torch.Tensor:
 
 def colorize_figure(t: Path) -> None:
     """Grey input, the bundled lite model, the original: photos held out of its training."""
-    from photogen.core.color import lab_to_rgb, lightness
+    from photogen.core.color import lightness_image
 
     rows = []
     for name in ("chelsea", "coffee"):
         src = sample_path(name)
         photogen("colorize", str(src), "-o", str(t / f"{name}_lite.png"))
         photo = read_image(src)
-        l_ch = lightness(photo)
-        grey = lab_to_rgb(torch.cat([l_ch, torch.zeros_like(l_ch).repeat(1, 2, 1, 1)], 1))
-        save_image(grey, t / f"{name}_grey.png")
+        save_image(lightness_image(photo), t / f"{name}_grey.png")
         rows.append(strip([t / f"{name}_grey.png", t / f"{name}_lite.png", src], height=200))
     width = min(r.shape[-1] for r in rows)
     save_image(torch.cat([r[..., :width] for r in rows], dim=2), OUT / "colorize.jpg")

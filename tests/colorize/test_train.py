@@ -209,3 +209,11 @@ def test_bundled_lite_model_is_small_checked_and_beats_grey_on_held_out_photos()
     rows = evaluate({"lite": model}, paths)["rows"]
     assert rows["lite"]["auc_rebalanced"] > rows["grey"]["auc_rebalanced"] + 2
     assert rows["lite"]["colourfulness"] > 0.5 * rows["ground truth"]["colourfulness"]
+
+
+def test_center_crops_scale_small_photos_up_to_the_crop():
+    from photogen.colorize.data import center_crops
+
+    small = torch.randint(0, 256, (3, 70, 90), dtype=torch.uint8)
+    big = torch.randint(0, 256, (3, 300, 200), dtype=torch.uint8)
+    assert center_crops([small, big], 176).shape == (2, 3, 176, 176)

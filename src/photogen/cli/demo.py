@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from photogen.cli.common import Progress, info, setup_runtime
 from photogen.core.gallery import Section, Tile, plot_losses, write_gallery
 from photogen.core.image import save_image
@@ -107,7 +105,7 @@ def _colorize_section(args: argparse.Namespace, out: Path, device) -> Section:
     import time
 
     from photogen.colorize.pipeline import colorize_tensor, load_model
-    from photogen.core.color import lab_to_rgb, lightness
+    from photogen.core.color import lightness_image
 
     model = load_model("lite")
     tiles = []
@@ -116,8 +114,7 @@ def _colorize_section(args: argparse.Namespace, out: Path, device) -> Section:
         photo = load_sample(name)
         if args.fast:
             photo = resize(photo, (96, 96))
-        l_channel = lightness(photo)
-        grey = lab_to_rgb(torch.cat([l_channel, torch.zeros_like(l_channel).repeat(1, 2, 1, 1)], 1))
+        grey = lightness_image(photo)
         result = colorize_tensor(model, photo, device=device)
         tiles += [
             Tile(save_image(grey, out / f"colorize_{name}_grey.png"), f"{name}: input (L only)"),

@@ -92,15 +92,21 @@ def random_crops(images: Sequence[torch.Tensor], batch: int, crop: int) -> torch
     return torch.cat(out).clamp(0.0, 1.0)
 
 
+def square_resize(rgb: torch.Tensor, size: int) -> torch.Tensor:
+    """``(B, 3, H, W)`` -> centre square crop resized to ``size`` x ``size`` (up or down)."""
+    h, w = rgb.shape[-2:]
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    crop = rgb[..., y : y + s, x : x + s]
+    out = F.interpolate(
+        crop, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return out.clamp(0.0, 1.0)
+
+
 def center_crops(images: Sequence[torch.Tensor], crop: int) -> torch.Tensor:
-    """Deterministic centred crops (for validation)."""
-    out = []
-    for img in images:
-        img = _resize_short(img.float()[None] / 255.0, crop)
-        h, w = img.shape[-2:]
-        y, x = (h - crop) // 2, (w - crop) // 2
-        out.append(img[..., y : y + crop, x : x + crop])
-    return torch.cat(out).clamp(0.0, 1.0)
+    """Deterministic centred square crops of uint8 ``(3, H, W)`` images (for validation)."""
+    return torch.cat([square_resize(img.float()[None] / 255.0, crop) for img in images])
 
 
 def split_lab(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

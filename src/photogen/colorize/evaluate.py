@@ -17,26 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from photogen.colorize.data import square_resize
 from photogen.colorize.metrics import THRESHOLDS, AccuracyCurve, colourfulness, psnr
 from photogen.colorize.pipeline import predict_ab
 from photogen.core.atomic import atomic_path, write_text_atomic
 from photogen.core.color import lab_to_rgb, rgb_to_lab
 from photogen.core.image import ImageError, read_image
-
-
-def square_resize(rgb: torch.Tensor, size: int) -> torch.Tensor:
-    """Centre square crop, then resize to ``size`` x ``size``."""
-    h, w = rgb.shape[-2:]
-    s = min(h, w)
-    y, x = (h - s) // 2, (w - s) // 2
-    crop = rgb[..., y : y + s, x : x + s]
-    out = F.interpolate(
-        crop, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-    )
-    return out.clamp(0.0, 1.0)
 
 
 def evaluate(
@@ -49,6 +37,7 @@ def evaluate(
 ) -> dict:
     """Score ``models`` (name -> colorizer) on ``paths``; return a JSON-ready dict."""
     device = device or torch.device("cpu")
+    models = {name: model.to(device) for name, model in models.items()}
     rows: dict[str, nn.Module | None] = {"ground truth": None, "grey": None, **models}
     curves = {name: AccuracyCurve() for name in rows}
     scores = {name: {"psnr": [], "colourfulness": []} for name in rows}
@@ -71,7 +60,7 @@ def evaluate(
             elif name == "grey":
                 pred = torch.zeros_like(ab)
             else:
-                pred = predict_ab(model.to(device), l_ch.to(device), size).cpu()
+                pred = predict_ab(model, l_ch.to(device), size).cpu()
             out = lab_to_rgb(torch.cat([l_ch, pred], 1))
             curves[name].update(pred, ab)
             scores[name]["psnr"].append(psnr(out, rgb))

@@ -14,10 +14,8 @@ size is per process and only rank 0 writes files.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -38,7 +36,8 @@ from photogen.colorize.data import (
     split_train_val,
 )
 from photogen.colorize.prior import load_prior, save_prior
-from photogen.core.atomic import atomic_path
+from photogen.colorize.runfiles import plot_run, save_weights, val_gallery, write_log
+from photogen.core.atomic import write_text_atomic
 from photogen.core.training import (
     gather_rng_states,
     init_distributed,
@@ -181,28 +180,6 @@ def _lr_lambda(warmup: int, steps: int) -> Callable[[int], float]:
     return f
 
 
-def save_weights(model: nn.Module, path: str | os.PathLike, arch: str, meta: dict) -> Path:
-    """Our weights as safetensors, with the architecture name in the metadata."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {
-        "format": "photogen-colorizer",
-        "arch": arch,
-        **{k: str(v) for k, v in meta.items()},
-    }
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
-    return Path(path)
-
-
-def _write_log(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "loss", "val_loss", "lr", "seconds"])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 @torch.no_grad()
 def _validate(model, val_rgb, class_weights, bins, cfg, device) -> float:
     model.eval()
@@ -214,29 +191,6 @@ def _validate(model, val_rgb, class_weights, bins, cfg, device) -> float:
         losses.append(float(colorization_loss(logits, ab, class_weights, bins, cfg.k, cfg.sigma)))
     model.train()
     return sum(losses) / max(1, len(losses))
-
-
-def _val_gallery(model, val_images, run_dir: Path, step: int, device) -> None:
-    from photogen.colorize.pipeline import colorize_tensor
-    from photogen.core.gallery import Section, Tile, write_gallery
-    from photogen.core.image import save_image
-
-    model.eval()
-    tiles = []
-    out = run_dir / "gallery"
-    for i, img in enumerate(val_images[:8]):
-        rgb = img.float()[None] / 255.0
-        pred = colorize_tensor(model, rgb, device=device)
-        grey = rgb.mean(1, keepdim=True).expand(-1, 3, -1, -1)
-        for kind, t in (("grey", grey), ("pred", pred), ("truth", rgb)):
-            save_image(t, out / f"{i:02d}-{kind}.jpg")
-        tiles += [
-            Tile(f"{i:02d}-grey.jpg", "input (L only)"),
-            Tile(f"{i:02d}-pred.jpg", f"step {step}"),
-            Tile(f"{i:02d}-truth.jpg", "ground truth"),
-        ]
-    write_gallery(out / "index.html", f"Validation at step {step}", [Section("", tiles)])
-    model.train()
 
 
 def train(
@@ -299,16 +253,14 @@ def train(
         payload = load_checkpoint(ckpt_path, restore_rng=False, model=model, optimizer=opt)
         sched.load_state_dict(payload["scheduler"])
         step, rows = int(payload["step"]), list(payload["log"])
-        states = payload.get("rng_all") or [payload["rng"]]
+        states = payload["rng_all"]
         if rank < len(states):
             set_rng_state(states[rank])
         else:
             seed_everything(cfg.seed + rank + 7919 * step)
     if main:
-        with atomic_path(run_dir / "config.json") as tmp:
-            tmp.write_text(
-                json.dumps({**asdict(cfg), "world_size": world, "images": len(images)}, indent=2)
-            )
+        config = {**asdict(cfg), "world_size": world, "images": len(images)}
+        write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2))
         log(
             f"{len(train_images)} training photos, {len(val_images)} held out; model {cfg.model}, "
             f"{sum(p.numel() for p in model.parameters()):,} parameters; world size {world}"
@@ -329,8 +281,8 @@ def train(
             )
             meta = {"steps": step, "crop": cfg.crop, "temperature": 0.38}
             save_weights(model, run_dir / "model.safetensors", cfg.model, meta)
-            _write_log(run_dir / "log.csv", rows)
-            _plot(run_dir, rows)
+            write_log(run_dir / "log.csv", rows)
+            plot_run(run_dir, rows)
 
     model.train()
     t0 = time.perf_counter()
@@ -359,7 +311,7 @@ def train(
         }
         if main and val_rgb is not None and (step % cfg.val_every == 0 or step == cfg.steps):
             row["val_loss"] = round(_validate(model, val_rgb, class_weights, bins, cfg, device), 5)
-            _val_gallery(model, val_images, run_dir, step, device)
+            val_gallery(model, val_images, run_dir, step, device)
         rows.append(row)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{value:.3f}")
@@ -372,31 +324,3 @@ def train(
         "final_loss": rows[-1]["loss"] if rows else None,
         "run_dir": str(run_dir),
     }
-
-
-def _plot(run_dir: Path, rows: list[dict]) -> None:
-    """Training loss (raw and a 50-step running mean) and validation loss against the step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not rows:
-        return
-    steps = [int(r["step"]) for r in rows]
-    loss = torch.tensor([float(r["loss"]) for r in rows])
-    window = min(50, len(loss))
-    smooth = loss.unfold(0, window, 1).mean(1).tolist()
-    val = [(int(r["step"]), float(r["val_loss"])) for r in rows if r["val_loss"] != ""]
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    ax.plot(steps, loss.tolist(), color="0.8", lw=0.6, label="train (batch)")
-    ax.plot(steps[window - 1 :], smooth, color="C0", label=f"train (mean of {window})")
-    if val:
-        ax.plot(*zip(*val, strict=True), "o-", color="C1", label="validation")
-    ax.set_xlabel("step")
-    ax.set_ylabel("rebalanced cross-entropy")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(run_dir / "loss.png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)

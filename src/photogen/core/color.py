@@ -58,6 +58,12 @@ def lightness(image: torch.Tensor) -> torch.Tensor:
     return _by_rows(_lightness, image, 1)
 
 
+def lightness_image(image: torch.Tensor) -> torch.Tensor:
+    """sRGB ``(B, 3, H, W)`` of the L channel alone (a = b = 0): what a colorizer sees."""
+    l_channel = lightness(image)
+    return lab_to_rgb(torch.cat([l_channel, torch.zeros_like(l_channel).repeat(1, 2, 1, 1)], 1))
+
+
 def rgb_to_gray(image: torch.Tensor) -> torch.Tensor:
     """Rec. 601 luma ``(B, 1, H, W)`` of sRGB ``(B, 3, H, W)``."""
     _check_rgb(image)

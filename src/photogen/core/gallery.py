@@ -80,10 +80,7 @@ def write_gallery(path: str | os.PathLike, title: str, sections: list[Section]) 
 
 
 def plot_losses(
-    losses: dict[str, list[float]],
-    path: str | os.PathLike,
-    title: str = "loss",
-    xlabel: str = "evaluation",
+    losses: dict[str, list[float]], path: str | os.PathLike, title: str = "loss"
 ) -> Path:
     """Plot one or more loss curves (log scale) to a PNG, atomically."""
     import matplotlib
@@ -96,7 +93,7 @@ def plot_losses(
         if values:
             ax.plot(range(1, len(values) + 1), values, label=name)
     ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel("evaluation")
     ax.set_title(title)
     if len(losses) > 1:
         ax.legend()
