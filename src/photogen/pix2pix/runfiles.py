@@ -1,0 +1,85 @@
+"""What a pix2pix run writes besides its checkpoint: generator weights, loss CSV + plot, and the
+HTML page of (input, output, target) triplets. Every file is written atomically."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from photogen.core.atomic import atomic_path
+from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.image import save_image
+from photogen.pix2pix.data import from_model
+
+LOG_FIELDS = ["step", "epoch", "G_GAN", "G_L1", "D_real", "D_fake", "lr", "seconds"]
+
+
+def save_generator(model: nn.Module, path: str | os.PathLike, meta: dict) -> Path:
+    """The generator's weights as safetensors (reference key names), settings as metadata."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": "photogen-pix2pix-generator", **{k: str(v) for k, v in meta.items()}}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def write_log(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_losses(path: Path, rows: list[dict]) -> None:
+    """G's cGAN and L1 terms and D's real/fake terms against the step (running means)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        return
+    steps = [int(r["step"]) for r in rows]
+    window = max(1, min(50, len(rows) // 5))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), dpi=100)
+    for ax, keys in zip(axes, (("G_L1",), ("G_GAN", "D_real", "D_fake")), strict=True):
+        for key in keys:
+            v = torch.tensor([float(r[key]) for r in rows])
+            smooth = v.unfold(0, window, 1).mean(1).tolist()
+            ax.plot(steps[window - 1 :], smooth, label=key)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel(f"loss (mean of {window} steps)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_triplets(
+    folder: Path,
+    title: str,
+    batches: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]],
+    note: str = "",
+) -> Path:
+    """Save (input, output, target) images in ``[-1, 1]`` and an ``index.html`` showing them.
+
+    ``batches`` holds ``(label, input, output, target)``; each tensor ``(1, C, H, W)``.
+    """
+    sections: list[Section] = []
+    for label, a, fake, b in batches:
+        tiles = []
+        for kind, t in (("input", a), ("output", fake), ("target", b)):
+            name = f"images/{label}_{kind}.png"
+            save_image(from_model(t.detach().float().cpu()), folder / name)
+            tiles.append(Tile(name, kind))
+        sections.append(Section(label, tiles))
+    if sections and note:
+        sections[0].note = note
+    return write_gallery(folder / "index.html", title, sections)
