@@ -201,8 +201,9 @@ def run_train(args: argparse.Namespace) -> int:
         channels_last=args.channels_last, cache_gb=args.cache_gb,
     )  # fmt: skip
     summary = train(
-        cfg, device, resume=args.resume, progress=_bar(args, "train"), log=lambda m: info(args, m)
-    )
+        cfg, device, resume=args.resume, progress=_bar(args, "train"),
+        log=lambda m: info(args, m), on_error=error,
+    )  # fmt: skip
     last = summary["last"]
     losses = ", ".join(f"{k} {last[k]}" for k in ("G_L1", "G_GAN", "D_real", "D_fake") if k in last)
     info(args, f"{summary['steps']} steps ({losses}) -> {args.name}")
@@ -256,9 +257,9 @@ def run_apply(args: argparse.Namespace) -> int:
     check_output(args.output, batch)
     G = _load(args.model, args.eval, device)
     size = args.size or int(_run_meta(Path(args.model)).get("crop_size", 256))
-    torch.manual_seed(args.seed)
 
     def work(path: Path) -> Path:
+        torch.manual_seed(args.seed)  # dropout noise: the same for an image alone or in a batch
         out = translate(G, read_image(path, max_pixels=args.max_pixels), size,
                         not args.no_keep_size, device, args.bf16)  # fmt: skip
         return save_image(out, output_path(args.output, path.stem, "", batch))

@@ -118,8 +118,13 @@ def train(
     resume: bool = False,
     progress: Callable | None = None,
     log: Callable[[str], None] = lambda msg: None,
+    on_error: Callable[[str], None] | None = None,
 ) -> dict:
-    """Train (or resume) the run in ``cfg.run_dir``; return a summary."""
+    """Train (or resume) the run in ``cfg.run_dir``; return a summary.
+
+    ``log`` gets status lines, ``on_error`` (default ``log``) one line per unreadable pair.
+    """
+    on_error = on_error or log
     cfg = cfg.check()
     world, rank, device = init_distributed(device)
     main = rank == 0
@@ -134,7 +139,7 @@ def train(
     pairs = find_pairs(cfg.data, "train")
     dataset = AlignedDataset(
         pairs, cfg.direction, cfg.load_size, cfg.crop_size, not cfg.no_flip, True, cfg.seed,
-        int(cfg.cache_gb * (1 << 30)), on_error=log if main else lambda m: None,
+        int(cfg.cache_gb * (1 << 30)), on_error=on_error if main else lambda m: None,
     )  # fmt: skip
     try:
         preview_pairs = find_pairs(cfg.data, "val")[:4]
