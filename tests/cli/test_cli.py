@@ -154,7 +154,7 @@ def test_console_script_help():
         [sys.executable, "-m", "photogen.cli.main", "--help"], capture_output=True, text=True
     )
     assert r.returncode == 0
-    for cmd in ("texture", "stylize", "demo", "weights"):
+    for cmd in ("texture", "stylize", "colorize", "pix2pix", "demo", "weights"):
         assert cmd in r.stdout
 
 
@@ -171,3 +171,11 @@ def test_weights_list_and_offline_fetch(tmp_path, monkeypatch, capsys):
     assert "efficientnet_lite0" in out and "vgg19" in out and str(tmp_path) in out
     assert main(["samples"]) == 0
     assert "chelsea" in capsys.readouterr().out
+
+
+def test_demo_fast_shows_every_method(tmp_path):
+    assert main(["demo", "--fast", "--out", str(tmp_path), "-q"]) == 0
+    page = (tmp_path / "index.html").read_text()
+    for title in ("Texture synthesis", "Style transfer", "colorization", "pix2pix"):
+        assert title in page, title
+    assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()

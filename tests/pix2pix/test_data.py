@@ -154,3 +154,27 @@ def test_onnx_export_matches_pytorch(tmp_path, norm):
     with torch.no_grad():
         expected = torch.cat([G(x[:1]), G(x[1:])])  # the paper's per-image batch statistics
     assert (onnx_predict(path, x) - expected).abs().max() < 1e-4
+
+
+def test_batched_translation_gives_each_image_its_single_result():
+    from photogen.pix2pix.infer import BatchTranslator
+
+    G = N.init_weights(N.define_G("unet_128", ngf=8), generator=torch.Generator().manual_seed(0))
+    x = torch.rand(3, 3, 128, 128) * 2 - 1
+    paper = BatchTranslator(G)
+    batched = paper(x, [5, 6, 7])
+    for i, seed in enumerate([5, 6, 7]):
+        assert torch.equal(batched[i : i + 1], paper(x[i : i + 1], [seed]))
+    assert not torch.equal(paper(x[:1], [1]), paper(x[:1], [2]))  # dropout is on
+    for d in paper.dropouts:
+        d.p = 0.0
+    prepare(G)  # the reference's test mode, image by image, without dropout
+    for m in G.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.eval()
+    with torch.no_grad():
+        single = torch.cat([G(x[i : i + 1]) for i in range(3)])
+    assert (paper(x, [0, 0, 0]) - single).abs().max() < 1e-5
+    G.eval()
+    with torch.no_grad():
+        assert (BatchTranslator(G, eval_mode=True)(x, [0] * 3) - G(x)).abs().max() < 1e-5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from photogen.core.weights import REGISTRY, WeightsError, resolve
+from photogen.core.weights import REGISTRY, WeightsError, copy_into_cache, resolve
 from photogen.pix2pix import networks as N
 from photogen.pix2pix.models import RELEASED, infer_spec, load_generator
 from tests.pix2pix import reference as R
@@ -133,3 +133,8 @@ def test_released_models_are_registered_and_pinned_on_first_use(tmp_path, monkey
     with pytest.raises(WeightsError, match="expected a 3->3 unet_256"):
         resolve("pix2pix_edges2shoes")
     assert not path.exists()
+    with pytest.raises(WeightsError, match="expected a 3->3 unet_256"):
+        copy_into_cache("pix2pix_edges2shoes", served)  # installing by hand checks it too
+    torch.save(ours.state_dict(), served)
+    assert copy_into_cache("pix2pix_edges2shoes", served) == path
+    assert (path.parent / (path.name + ".sha256")).is_file()

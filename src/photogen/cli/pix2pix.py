@@ -21,10 +21,9 @@ from photogen.cli.common import (
     error,
     info,
     output_path,
-    run_batch,
     setup_runtime,
 )
-from photogen.core.image import list_images, read_image, save_image
+from photogen.core.image import list_images
 
 _TRAIN_FLAGS = [  # flag, type, default, help  (the reference's option names)
     ("--netG", str, "unet_256", "unet_256, unet_128, resnet_9blocks or resnet_6blocks"),
@@ -114,7 +113,7 @@ def add_parser(sub) -> None:
         "--size", type=int, default=None, help="network input side (default: the run's, or 256)"
     )
     ap.add_argument("--no-keep-size", action="store_true", help="write SIZE x SIZE results")
-    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    ap.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
     _mode_args(ap)
     add_runtime_args(ap)
     ap.set_defaults(func=run_apply)
@@ -210,13 +209,6 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(spec: str, eval_mode: bool, device: torch.device):
-    from photogen.pix2pix.infer import prepare
-    from photogen.pix2pix.models import load_generator
-
-    return prepare(load_generator(spec, eval_mode=eval_mode), eval_mode).to(device)
-
-
 def _run_meta(run: Path) -> dict:
     from safetensors import safe_open
 
@@ -229,16 +221,18 @@ def _run_meta(run: Path) -> dict:
 
 def run_test(args: argparse.Namespace) -> int:
     from photogen.pix2pix.infer import run_test as test
+    from photogen.pix2pix.models import load_generator
 
     device = setup_runtime(args)
     meta = _run_meta(args.name) if args.name else {}
-    G = _load(str(args.name or args.model), args.eval, device)
+    G = load_generator(str(args.name or args.model))
     out = args.output or ((args.name / "test") if args.name else Path("pix2pix-test"))
     direction = args.direction or meta.get("direction", "AtoB")
     size = args.size or int(meta.get("crop_size", 256))
     summary = test(
         G, args.data, out, direction, size, args.phase, None if args.fid == "none" else args.fid,
         args.max_images, device, progress=_bar(args, "test", "img"), log=error,
+        eval_mode=args.eval, seed=args.seed,
     )  # fmt: skip
     if not args.quiet:
         print(json.dumps(summary, indent=2))
@@ -247,7 +241,9 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from photogen.pix2pix.infer import translate
+    from photogen.core.gallery import Section, Tile, write_gallery
+    from photogen.pix2pix.infer import BatchTranslator, translate_files
+    from photogen.pix2pix.models import load_generator
 
     device = setup_runtime(args)
     paths = list_images(args.inputs, recursive=False)
@@ -255,16 +251,26 @@ def run_apply(args: argparse.Namespace) -> int:
         raise UsageError("no images found in " + " ".join(args.inputs))
     batch = len(paths) > 1 or any(Path(i).is_dir() for i in args.inputs)
     check_output(args.output, batch)
-    G = _load(args.model, args.eval, device)
+    translator = BatchTranslator(load_generator(args.model), args.eval, device)
     size = args.size or int(_run_meta(Path(args.model)).get("crop_size", 256))
+    outputs = [output_path(args.output, p.stem, "", batch) for p in paths]
+    bar = tqdm(total=len(paths), desc="pix2pix", unit="img", disable=args.quiet)
 
-    def work(path: Path) -> Path:
-        torch.manual_seed(args.seed)  # dropout noise: the same for an image alone or in a batch
-        out = translate(G, read_image(path, max_pixels=args.max_pixels), size,
-                        not args.no_keep_size, device, args.bf16)  # fmt: skip
-        return save_image(out, output_path(args.output, path.stem, "", batch))
+    def on_error(path: Path, exc: Exception) -> None:
+        error(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+        bar.update(1)
 
-    return run_batch(args, tqdm(paths, desc="pix2pix", unit="img", disable=args.quiet), work)
+    failed = translate_files(
+        translator, paths, outputs, size, not args.no_keep_size, args.batch_size, args.seed,
+        args.max_pixels, on_error=on_error, on_done=lambda p: bar.update(1),
+    )  # fmt: skip
+    bar.close()
+    if batch:
+        done = [(p, o) for p, o in zip(paths, outputs, strict=True) if o.is_file()]
+        tiles = [t for p, o in done for t in (Tile(p.resolve(), p.name), Tile(o, "pix2pix"))]
+        write_gallery(args.output / "index.html", f"pix2pix: {args.model}", [Section("", tiles)])
+    info(args, f"{len(paths) - failed} of {len(paths)} translated -> {args.output}")
+    return 1 if failed else 0
 
 
 def run_export(args: argparse.Namespace) -> int:

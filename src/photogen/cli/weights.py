@@ -10,6 +10,7 @@ from photogen.colorize import pipeline as _colorize_pipeline  # noqa: F401
 from photogen.core import weights as W
 from photogen.core.samples import available_samples
 from photogen.nets import efficientnet_lite, vgg  # noqa: F401
+from photogen.pix2pix import models as _pix2pix_models  # noqa: F401
 
 
 def add_parser(sub) -> None:
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
                 where = str(W.resolve(name, allow_download=False))
             except W.WeightsError:
                 where = f"not cached; `photogen weights fetch {name}` or {entry.hint or entry.url}"
-            print(f"{name:20s} {entry.description}\n{'':20s} {where}")
+            print(f"{name:28s} {entry.description}\n{'':28s} {where}")
         return 0
     if args.action == "fetch":
         print(W.resolve(args.name))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from photogen.core.atomic import atomic_path
+from photogen.core.atomic import atomic_path, write_text_atomic
 
 
 class WeightsError(Exception):
@@ -126,7 +126,7 @@ def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
                     f.write(chunk)
             if not entry.sha256 and entry.verify is not None:
                 entry.verify(Path(tmp))  # raises WeightsError; the file is then discarded
-                _pin_path(target).write_text(h.hexdigest() + "\n")
+                write_text_atomic(_pin_path(target), h.hexdigest() + "\n")
             elif not _matches(h.hexdigest(), entry.sha256):
                 raise WeightsError(
                     f"{entry.filename}: downloaded from {entry.url} but its sha256 "
@@ -167,7 +167,7 @@ def resolve(name_or_path: str | os.PathLike, allow_download: bool = True) -> Pat
             pin = _pin_path(cached)
             if not pin.is_file():  # put there by hand: check its structure, then pin it
                 entry.verify(cached)
-                pin.write_text(sha256_file(cached) + "\n")
+                write_text_atomic(pin, sha256_file(cached) + "\n")
             expected = pin.read_text().strip()
         if not _matches(sha256_file(cached), expected):
             raise WeightsError(
@@ -211,9 +211,13 @@ def save_safetensors(state_dict: dict[str, torch.Tensor], path: str | os.PathLik
 def copy_into_cache(entry_name: str, source: str | os.PathLike) -> Path:
     """Install a file obtained by hand into the cache after checking its sha256."""
     entry = REGISTRY[entry_name]
+    if not entry.sha256 and entry.verify is not None:
+        entry.verify(Path(source))  # no published hash: check the structure, pin below
     if not _matches(sha256_file(source), entry.sha256):
         raise WeightsError(f"{source}: sha256 does not match {entry.name} ({entry.sha256})")
     target = cache_path(entry)
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
+    if not entry.sha256 and entry.verify is not None:
+        write_text_atomic(_pin_path(target), sha256_file(target) + "\n")
     return target

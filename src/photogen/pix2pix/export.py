@@ -22,6 +22,13 @@ from torch import nn
 from photogen.core.atomic import atomic_path
 
 
+def _require(module: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise RuntimeError(f"ONNX export needs the {module} package: pip install 'photogen[onnx]'")
+
+
 class PerImageBatchNorm(nn.Module):
     """What a train-mode ``BatchNorm2d`` computes for a batch of one, image by image."""
 
@@ -56,6 +63,7 @@ def export_onnx(
     G: nn.Module, path: str | os.PathLike, size: int = 256, eval_mode: bool = False
 ) -> Path:
     """Write ``G`` as ONNX (input ``(N, C, size, size)`` in ``[-1, 1]``, dynamic batch)."""
+    _require("onnx")
     model = exportable(G, eval_mode)
     in_ch = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
     example = torch.zeros(1, in_ch, size, size)
@@ -76,6 +84,7 @@ def export_onnx(
 
 def onnx_predict(path: str | os.PathLike, x: torch.Tensor) -> torch.Tensor:
     """Run an exported model with onnxruntime (CPU)."""
+    _require("onnxruntime")
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

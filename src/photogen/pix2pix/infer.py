@@ -34,6 +34,59 @@ def prepare(G: nn.Module, eval_mode: bool = False, channels_last: bool = False) 
     return G
 
 
+class SeededDropout(nn.Module):
+    """Dropout whose mask for image ``i`` of a batch comes from ``generators[i]``: an image gets
+    the same noise alone or in any batch (set ``generators`` before each forward)."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = p
+        self.generators: list[torch.Generator] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.generators) != x.shape[0]:
+            raise RuntimeError("SeededDropout: set one generator per image before the forward")
+        keep = 1.0 - self.p
+        masks = [torch.bernoulli(torch.full(x.shape[1:], keep), generator=g)
+                 for g in self.generators]  # fmt: skip
+        return x * torch.stack(masks).to(x) / keep
+
+
+class BatchTranslator:
+    """``G`` for many images at once with per-image semantics, for folders and test sets.
+
+    The paper's test mode normalises each image by its own statistics; batching images through
+    a train-mode batch norm would mix them. Here each ``BatchNorm2d`` becomes the per-image
+    normalisation it computes for a batch of one (see :class:`PerImageBatchNorm`) and dropout
+    draws each image's mask from its own seeded generator, so a batch of N gives exactly the N
+    single-image results, and the convolutions run batched (faster on CPUs: weights are read
+    once per batch). ``eval_mode`` uses running statistics and no dropout instead.
+    """
+
+    def __init__(self, G: nn.Module, eval_mode: bool = False, device: torch.device | None = None):
+        from photogen.pix2pix.export import exportable
+
+        self.device = device or next(G.parameters()).device
+        self.model = exportable(G, eval_mode).to(self.device)  # eval mode, per-image norms
+        self.dropouts: list[SeededDropout] = []
+        if not eval_mode:
+            for parent in list(self.model.modules()):
+                for name, child in list(parent.named_children()):
+                    if isinstance(child, nn.Dropout):
+                        drop = SeededDropout(child.p)
+                        setattr(parent, name, drop)
+                        self.dropouts.append(drop)
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+        """``x`` ``(N, C, H, W)`` in ``[-1, 1]``, one seed per image -> ``(N, C', H, W)``."""
+        # One generator per image, shared by the dropout layers in forward order.
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
+        for drop in self.dropouts:
+            drop.generators = generators
+        return self.model(x.to(self.device)).float().cpu()
+
+
 def translate(
     G: nn.Module,
     image: torch.Tensor,
@@ -56,6 +109,65 @@ def translate(
     return resize(out, (h, w)) if keep_size and (h, w) != (size, size) else out
 
 
+def translate_files(
+    translator: BatchTranslator,
+    paths: list[Path],
+    outputs: list[Path],
+    size: int = 256,
+    keep_size: bool = True,
+    batch_size: int = 8,
+    seed: int = 0,
+    max_pixels: int | None = None,
+    on_error: Callable[[Path, Exception], None] = lambda p, e: None,
+    on_done: Callable[[Path], None] = lambda p: None,
+) -> int:
+    """Translate ``paths`` into ``outputs`` in batches; decoding and encoding run in threads
+    beside the network. Every image gets dropout seed ``seed`` (its result does not depend on
+    the batch it falls in). Returns the number of failures (each reported via ``on_error``).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from photogen.core.image import DEFAULT_MAX_PIXELS, read_image, save_image
+
+    def load(path: Path):
+        try:
+            image = read_image(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+            return image.shape[-2:], to_model(resize(image, size))
+        except (ImageError, OSError, ValueError) as exc:
+            return exc, None
+
+    def write(result: torch.Tensor, hw, out: Path, src: Path) -> None:
+        image = from_model(result[None])
+        if keep_size and tuple(hw) != (size, size):
+            image = resize(image, tuple(hw))
+        save_image(image, out)
+        on_done(src)
+
+    failed = 0
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
+        loaded = reader.map(load, paths)
+        writes = []
+        batch: list = []
+        for i, (hw, x) in enumerate(loaded):
+            if x is None:
+                failed += 1
+                on_error(paths[i], hw)
+            else:
+                batch.append((i, hw, x))
+            if batch and (len(batch) == batch_size or i == len(paths) - 1):
+                results = translator(torch.cat([b[2] for b in batch]), [seed] * len(batch))
+                for (j, hw_j, _), r in zip(batch, results, strict=True):
+                    writes.append((paths[j], writer.submit(write, r, hw_j, outputs[j], paths[j])))
+                batch = []
+        for src, fut in writes:
+            try:
+                fut.result()
+            except (ImageError, OSError, ValueError) as exc:
+                failed += 1
+                on_error(src, exc)
+    return failed
+
+
 def run_test(
     G: nn.Module,
     data: str | os.PathLike,
@@ -68,43 +180,52 @@ def run_test(
     device: torch.device | None = None,
     progress: Callable | None = None,
     log: Callable[[str], None] = lambda msg: None,
+    eval_mode: bool = False,
+    seed: int = 0,
+    batch_size: int = 8,
 ) -> dict:
     """Translate the pairs of ``data/phase`` (or ``data``), score them, write a results page.
 
     Writes ``out_dir/index.html`` (input, output, target for each pair), ``metrics.json``
-    (means and FID) and ``per_image.json``.
+    (means and FID) and ``per_image.json``. Batches of ``batch_size`` pairs go through
+    :class:`BatchTranslator` (per-image semantics, dropout seed ``seed``).
     """
-    device = device or next(G.parameters()).device
+    translator = BatchTranslator(G, eval_mode, device)
     pairs = find_pairs(data, phase)[:max_images]
     dataset = AlignedDataset(pairs, direction, size, size, False, False, on_error=log)
-    metrics = MetricSet(fid, device)
+    metrics = MetricSet(fid, translator.device)
     shown = []
-    out_dir = Path(out_dir)
     done: set[int] = set()
-    it = range(len(dataset))
-    for i in progress(it) if progress else it:
-        item = dataset[i]
-        if item["index"] in done:  # a bad pair was replaced by one already scored
-            continue
-        done.add(item["index"])
-        a = item["A"][None]
-        with torch.inference_mode():
-            fake = G(a.to(device)).float().cpu()
-        name = pairs[item["index"]].name
-        metrics.update(name, from_model(fake), from_model(item["B"][None]))
-        shown.append((name, a, fake, item["B"][None]))
+    batches = [
+        range(i, min(i + batch_size, len(dataset))) for i in range(0, len(dataset), batch_size)
+    ]
+    bar = progress(total=len(dataset)) if progress else None
+    for chunk in batches:
+        items = []
+        for i in chunk:
+            item = dataset[i]
+            if item["index"] not in done:  # a bad pair is replaced by the next good one
+                done.add(item["index"])
+                items.append(item)
+        if items:
+            a = torch.stack([it["A"] for it in items])
+            fakes = translator(a, [seed] * len(items))
+            for item, fake in zip(items, fakes, strict=True):
+                name = pairs[item["index"]].name
+                b = item["B"][None]
+                metrics.update(name, from_model(fake[None]), from_model(b))
+                shown.append((name, item["A"][None], fake[None], b))
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
     if not shown:
         raise ValueError(f"{data}: no readable test pairs")
     summary = metrics.summary()
     summary["skipped"] = len(dataset.bad)
     note = ", ".join(f"{k} {v:.4g}" for k, v in summary.items() if isinstance(v, float))
+    out_dir = Path(out_dir)
     write_triplets(out_dir, f"pix2pix results: {Path(data).name}", shown, note)
     write_text_atomic(out_dir / "metrics.json", json.dumps(summary, indent=2))
     write_text_atomic(out_dir / "per_image.json", json.dumps(metrics.rows, indent=1))
     return summary
-
-
-def check_readable(path: Path) -> None:
-    """Raise :class:`ImageError` early for paths that are not files."""
-    if not path.is_file():
-        raise ImageError(path, "no such file" if not path.exists() else "not a file")

@@ -39,12 +39,28 @@ def square(image: torch.Tensor, size: int, crop: bool = True) -> torch.Tensor:
     return resize(image, size)
 
 
+def random_square_crops(
+    photo: torch.Tensor, count: int, size: int, gen: torch.Generator, min_scale: float = 0.4
+) -> list[torch.Tensor]:
+    """``count`` random square crops (side between ``min_scale`` and 1 of the short side),
+    each resized to ``size``: many training pairs from the few photos a user may have."""
+    h, w = photo.shape[-2:]
+    short = min(h, w)
+    crops = []
+    for _ in range(count):
+        side = int(short * (min_scale + (1 - min_scale) * float(torch.rand((), generator=gen))))
+        y = int(torch.randint(0, h - side + 1, (), generator=gen))
+        x = int(torch.randint(0, w - side + 1, (), generator=gen))
+        crops.append(resize(photo[..., y : y + side, x : x + side], size))
+    return crops
+
+
 def edge_map(
     image: torch.Tensor,
-    low: float = 0.1,
-    high: float = 0.2,
-    sigma: float = 1.5,
-    min_length: int = 8,
+    low: float = 0.12,
+    high: float = 0.25,
+    sigma: float = 2.0,
+    min_length: int = 12,
 ) -> torch.Tensor:
     """Black-on-white edges of ``(1, 3, H, W)`` ``[0, 1]``: Canny + removal of short fragments."""
     from kornia.filters import canny

@@ -1,0 +1,124 @@
+"""pix2pix speed: photogen vs a literal transcription of the authors' code, one process.
+
+1. One training iteration at 256x256, batch 1 (unet_256 G, 70x70 PatchGAN D, batch norm,
+   vanilla GAN + 100 L1): G forward, D on fake and real, both backward, both Adam steps. Same
+   initial weights, same data, same dropout seeds; interleaved repeats, medians; the losses of
+   both are printed side by side as a check. photogen = ``Pix2PixStep`` (fused Adam, gradients
+   set to None), fp32, then bf16 autocast (only meaningful where the CPU has bf16 units).
+2. Test time: seconds per image for G at 256x256 in the paper's test mode (dropout on, batch
+   statistics): the reference's ``no_grad`` forward vs photogen's ``translate`` path.
+3. Peak memory (resident-set growth) of one iteration each.
+
+    python benchmarks/pix2pix.py [--repeats 5] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
+
+from _common import measure, median  # noqa: E402
+
+from photogen.core.device import cpu_has_bf16, set_threads  # noqa: E402
+from photogen.pix2pix import networks as N  # noqa: E402
+from photogen.pix2pix.infer import prepare  # noqa: E402
+from photogen.pix2pix.step import DiscriminatorPair, Pix2PixStep, make_optimizer  # noqa: E402
+from tests.pix2pix import reference as R  # noqa: E402
+
+CPU = torch.device("cpu")
+
+
+def build(seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    G = N.init_weights(N.define_G("unet_256"), generator=gen)
+    D = N.init_weights(N.define_D("basic"), generator=gen)
+    return G, D
+
+
+def reference_model(G, D):
+    rG, rD = R.define_G(3, 3, 64, "unet_256", "batch", True), R.define_D(6, 64, "basic")
+    rG.load_state_dict(G.state_dict())
+    rD.load_state_dict(D.state_dict())
+    return R.Pix2PixModel(rG, rD)
+
+
+def ours_model(G, D, bf16=False):
+    G, D = copy.deepcopy(G), copy.deepcopy(D)
+    optG = make_optimizer(G.parameters(), 2e-4, 0.5, CPU)
+    optD = make_optimizer(D.parameters(), 2e-4, 0.5, CPU)
+    return Pix2PixStep(G, DiscriminatorPair(D), optG, optD, bf16=bf16)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    threads = set_threads(args.threads)
+    gen = torch.Generator().manual_seed(1)
+    a = torch.rand(1, 3, 256, 256, generator=gen) * 2 - 1
+    b = torch.rand(1, 3, 256, 256, generator=gen) * 2 - 1
+    G, D = build()
+    ref = reference_model(G, D)
+    ref.set_input(a, b)
+    ours = ours_model(G, D)
+    bf16 = ours_model(G, D, bf16=True)
+    print(f"pix2pix unet_256 + basic D, 256x256, batch 1, {threads} threads")
+
+    native = cpu_has_bf16()
+    t_ref, t_ours, t_bf16, peaks = [], [], [], {}
+    for i in range(args.repeats + 1):  # the first round warms up
+        torch.manual_seed(i)
+        with measure() as m:
+            ref.optimize_parameters()
+        torch.manual_seed(i)
+        with measure() as o:
+            losses = ours(a, b)
+        if native or i <= 1:  # emulated bf16 takes ~40x longer: time it once
+            torch.manual_seed(i)
+            with measure() as h:
+                bf16(a, b)
+            if i:
+                t_bf16.append(h["seconds"])
+        if i == 0:
+            peaks = {"ref": m["peak_mb"], "ours": o["peak_mb"], "bf16": h["peak_mb"]}
+            print(f"  check, first iteration L1: reference {float(ref.loss_G_L1.detach()):.4f}, "
+                  f"photogen {losses['G_L1']:.4f}")  # fmt: skip
+            continue
+        t_ref.append(m["seconds"])
+        t_ours.append(o["seconds"])
+    r, o, h = median(t_ref), median(t_ours), median(t_bf16)
+    print(f"training iteration fp32: photogen: {o:.3f} s, reference: {r:.3f} s, ratio: {r / o:.2f}"
+          f" (target 1.5); peak memory of the first iteration: photogen {peaks['ours']:.0f} MB, "
+          f"reference {peaks['ref']:.0f} MB")  # fmt: skip
+    kind = "native bf16" if native else "NO native bf16 on this CPU: emulated, timed once"
+    print(f"training iteration bf16 autocast ({kind}): {h:.3f} s, ratio: {r / h:.2f}")
+
+    # Test time, the paper's mode: dropout on, batch norm on the image's own statistics.
+    rG = reference_model(G, D).netG.train()
+    oG = prepare(copy.deepcopy(G))
+    t_ref, t_ours = [], []
+    for i in range(args.repeats + 1):
+        torch.manual_seed(i)
+        with measure() as m, torch.no_grad():
+            rG(a)
+        torch.manual_seed(i)
+        with measure() as o, torch.inference_mode():
+            oG(a)
+        if i:
+            t_ref.append(m["seconds"])
+            t_ours.append(o["seconds"])
+    r, o = median(t_ref), median(t_ours)
+    print(f"test time per image: photogen: {o:.3f} s, reference: {r:.3f} s, ratio: {r / o:.2f} "
+          "(target 2)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
