@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/style_transfer.py
 	$(BIN)/python benchmarks/texture.py
 	$(BIN)/python benchmarks/colorize.py
+	$(BIN)/python benchmarks/pix2pix.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples

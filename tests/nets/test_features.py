@@ -61,3 +61,31 @@ def test_fast_paths_give_the_same_activations():
     (ga,) = torch.autograd.grad(sum(v.sum() for v in a.values()), x)
     (gb,) = torch.autograd.grad(sum(v.sum() for v in b.values()), x)
     assert torch.allclose(ga, gb, atol=1e-3, rtol=1e-3)
+
+
+def test_fid_inception_layout_and_offline_message(tmp_path, monkeypatch):
+    from photogen.core.weights import WeightsError
+    from photogen.nets.inception import fid_inception_v3
+    from photogen.pix2pix.metrics import fid_features
+
+    model = fid_inception_v3(None)
+    # torchvision's inception_v3 without the auxiliary head, with 1008 classes
+    assert sum(p.numel() for p in model.parameters()) == 23_850_960
+    keys = list(model.state_dict())
+    assert keys[0] == "Conv2d_1a_3x3.conv.weight" and "Mixed_7c.branch_pool.bn.running_var" in keys
+    torch.save(model.state_dict(), tmp_path / "pt_inception.pth")
+    loaded = fid_inception_v3(tmp_path / "pt_inception.pth")
+    with torch.no_grad():
+        x = torch.rand(2, 3, 64, 80)
+        assert torch.equal(loaded.features(x), model.features(x))
+        assert model.features(x).shape == (2, 2048)
+    monkeypatch.setenv("PHOTOGEN_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("urllib.request.urlopen", _offline)
+    with pytest.raises(WeightsError, match="pt_inception-2015-12-05-6726825d.pth"):
+        fid_features("inception", torch.device("cpu"))
+
+
+def _offline(*args, **kwargs):
+    import urllib.error
+
+    raise urllib.error.URLError("offline")

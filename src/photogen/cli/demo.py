@@ -160,16 +160,17 @@ def _pix2pix_sections(args: argparse.Namespace, out: Path, device) -> list[Secti
               if p.suffix.lower() in (".jpg", ".png") and n not in ("brick", "grass", "gravel")
               and not n.startswith("gimp-")]  # fmt: skip
     gen = torch.Generator().manual_seed(args.seed)
+    per_photo = max(2, 200 // max(1, len(photos)))  # about 200 training pairs, whatever is here
     for name in photos:
         photo = load_sample(name)
         phase = "test" if name in held_out else "train"
-        crops = random_square_crops(photo, 2 if phase == "test" else 12, 128, gen, 0.5)
+        crops = random_square_crops(photo, 2 if phase == "test" else per_photo, 128, gen, 0.5)
         for i, crop in enumerate(crops[:1] if args.fast else crops):
             pair = torch.cat([edge_map(crop), crop], dim=-1)
             save_image(pair, root / "edges" / phase / f"{name}_{i:02d}.png")
     sections = []
     jobs = [("facades", "Synthetic label maps -> facades", 5),
-            ("edges", "Edges -> photo", 6)]  # fmt: skip
+            ("edges", "Edges -> photo", 5)]  # fmt: skip
     for name, title, epochs in jobs:
         start = time.perf_counter()
         cfg = TrainConfig(

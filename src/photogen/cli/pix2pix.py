@@ -83,8 +83,8 @@ def add_parser(sub) -> None:
         help="translate a test set, score it, write a results page",
         description="Translate DATA/test (or DATA/val, or DATA) with a generator; write "
         "OUT/index.html (input, output, target), metrics.json (L1, PSNR, SSIM, FID) and "
-        "per_image.json. FID[lite0] uses EfficientNet-Lite0 features: not comparable to "
-        "published Inception FIDs.",
+        "per_image.json. FID[lite0] (default, offline) uses EfficientNet-Lite0 features and is "
+        "not comparable to published FIDs; --fid inception is.",
     )
     te.add_argument("data", help="dataset folder")
     src = te.add_mutually_exclusive_group(required=True)
@@ -93,7 +93,12 @@ def add_parser(sub) -> None:
     te.add_argument("--phase", default="test", help="sub-folder to use when present")
     te.add_argument("--direction", default=None, help="AtoB or BtoA (default: the run's)")
     te.add_argument("--size", type=int, default=None, help="network input (default: the run's)")
-    te.add_argument("--fid", default="lite0", help="FID feature network, or 'none'")
+    te.add_argument(
+        "--fid",
+        default="lite0",
+        help="FID features: lite0 (offline, not comparable to published FIDs), inception (the "
+        "FID definition's network, weights pt_inception downloaded or installed), or none",
+    )
     te.add_argument("--max-images", type=int, default=None)
     te.add_argument("-o", "--output", type=Path, default=None, help="default RUN/test")
     _mode_args(te)

@@ -1,10 +1,12 @@
 """Image-translation metrics: L1, PSNR, SSIM per image and a Frechet distance over a set.
 
-The Frechet distance (FID, Heusel et al. 2017) needs a feature network. Published pix2pix
-FIDs use Inception-v3 (``pt_inception-2015-12-05``), whose weights cannot be had offline here;
-the built-in feature network is EfficientNet-Lite0 (ImageNet, 1280-d pooled head), reported as
-``FID[lite0]``, which is *not comparable* to published Inception FIDs. Other networks plug in
-with :func:`register_fid_features` (a factory returning ``images [0,1] (B,3,H,W) -> (B, D)``).
+The Frechet distance (FID, Heusel et al. 2017) needs a feature network. ``inception`` is the
+FID definition's Inception-v3 (:mod:`photogen.nets.inception`), with the weights
+``pt_inception-2015-12-05-6726825d.pth`` downloaded once or installed by hand (``photogen
+weights install pt_inception FILE``): only this one is comparable to published FIDs. Offline,
+the default is EfficientNet-Lite0 (ImageNet, 1280-d pooled head), reported as ``FID[lite0]``
+and *not comparable* to published FIDs. Other networks plug in with
+:func:`register_fid_features` (a factory returning ``images [0,1] (B,3,H,W) -> (B, D)``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,20 @@ def _lite0_factory(device: torch.device) -> FeatureFn:
     return features
 
 
+def _inception_factory(device: torch.device) -> FeatureFn:
+    from photogen.nets.inception import fid_inception_v3
+
+    net = fid_inception_v3("pt_inception").to(device)
+
+    @torch.inference_mode()
+    def features(images: torch.Tensor) -> torch.Tensor:
+        return net.features(images.to(device).clamp(0, 1)).double().cpu()
+
+    return features
+
+
 register_fid_features("lite0", _lite0_factory)
+register_fid_features("inception", _inception_factory)
 
 
 def l1(pred: torch.Tensor, target: torch.Tensor) -> float:
