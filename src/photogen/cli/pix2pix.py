@@ -24,6 +24,9 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.core.image import list_images
+from photogen.pix2pix.data import DIRECTIONS
+from photogen.pix2pix.networks import DISCRIMINATORS, GENERATORS, NORMS
+from photogen.pix2pix.step import GAN_MODES
 
 _TRAIN_FLAGS = [  # flag, type, default, help  (the reference's option names)
     ("--netG", str, "unet_256", "unet_256, unet_128, resnet_9blocks or resnet_6blocks"),
@@ -68,8 +71,11 @@ def add_parser(sub) -> None:
     )
     t.add_argument("data", help="dataset folder")
     t.add_argument("--name", required=True, type=Path, help="run folder")
+    choices = {"--netG": GENERATORS, "--netD": DISCRIMINATORS, "--norm": NORMS,
+               "--gan-mode": GAN_MODES, "--direction": DIRECTIONS}  # fmt: skip
     for flag, typ, default, text in _TRAIN_FLAGS:
-        t.add_argument(flag, type=typ, default=default, help=f"{text} (default {default})")
+        t.add_argument(flag, type=typ, default=default, choices=choices.get(flag),
+                       help=f"{text} (default {default})")  # fmt: skip
     t.add_argument("--no-dropout", action="store_true", help="generator without dropout")
     t.add_argument("--no-flip", action="store_true", help="no random mirroring")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CPUs with AMX, GPUs)")
@@ -91,7 +97,9 @@ def add_parser(sub) -> None:
     src.add_argument("--name", type=Path, help="run folder of 'pix2pix train'")
     src.add_argument("--model", help="released name or weights file")
     te.add_argument("--phase", default="test", help="sub-folder to use when present")
-    te.add_argument("--direction", default=None, help="AtoB or BtoA (default: the run's)")
+    te.add_argument(
+        "--direction", default=None, choices=DIRECTIONS, help="default: the run's, else AtoB"
+    )
     te.add_argument("--size", type=int, default=None, help="network input (default: the run's)")
     te.add_argument(
         "--fid",
