@@ -130,7 +130,8 @@ def test_resume_continues_exactly(texture, tmp_path):
     train(_cfg(texture, tmp_path / "full"), torch.device("cpu"))
     train(_cfg(texture, tmp_path / "part", steps=3), torch.device("cpu"))
     train(_cfg(texture, tmp_path / "part"), torch.device("cpu"), resume=True)
-    rows = [list(csv.DictReader(open(tmp_path / r / "log.csv"))) for r in ("full", "part")]
+    rows = [(tmp_path / r / "log.csv").read_text().splitlines() for r in ("full", "part")]
+    rows = [list(csv.DictReader(lines)) for lines in rows]
     strip = lambda rs: [(r["bits_per_dim"], r["val_bits_per_dim"]) for r in rs]  # noqa: E731
     assert strip(rows[0]) == strip(rows[1])
 
@@ -154,9 +155,10 @@ def test_cli_end_to_end_on_a_16px_texture(tmp_path):
     tile = np.kron(rng.integers(0, 2, (4, 4, 1)), np.ones((4, 4, 3))) * 180 + 40
     Image.fromarray(tile.astype(np.uint8)).save(tmp_path / "t16.png")
     run = tmp_path / "run"
-    assert main(["pixelcnn", "train", str(tmp_path / "t16.png"), "--name", str(run),
-                 "--patch", "8", "--steps", "4", "--batch-size", "4", "--hidden", "12",
-                 "--layers", "2", "--save-every", "2", "--sample-every", "4", "-q"]) == 0  # fmt: skip
+    train_cmd = ["pixelcnn", "train", str(tmp_path / "t16.png"), "--name", str(run), "--patch",
+                 "8", "--steps", "4", "--batch-size", "4", "--hidden", "12", "--layers", "2",
+                 "--save-every", "2", "--sample-every", "4", "-q"]  # fmt: skip
+    assert main(train_cmd) == 0
     assert main(["pixelcnn", "sample", "--model", str(run), "--size", "16x24", "--n", "2",
                  "-o", str(tmp_path / "s.png"), "-q"]) == 0  # fmt: skip
     assert read_image(tmp_path / "s.png").shape == (1, 3, 16, 2 * 24 + 2)
