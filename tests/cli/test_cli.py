@@ -176,6 +176,6 @@ def test_weights_list_and_offline_fetch(tmp_path, monkeypatch, capsys):
 def test_demo_fast_shows_every_method(tmp_path):
     assert main(["demo", "--fast", "--out", str(tmp_path), "-q"]) == 0
     page = (tmp_path / "index.html").read_text()
-    for title in ("Texture synthesis", "Style transfer", "colorization", "pix2pix"):
+    for title in ("Texture synthesis", "Style transfer", "colorization", "pix2pix", "PixelCNN"):
         assert title in page, title
     assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()

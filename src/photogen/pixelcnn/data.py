@@ -116,6 +116,7 @@ class PatchSampler:
     """Random training batches and a fixed held-out set, at ``patch`` x ``patch``."""
 
     def __init__(self, source: Source, patch: int, flips: bool = False, val_patches: int = 64):
+        """``val_patches`` held-out patches of a texture; datasets hold out up to 1,000 images."""
         self.source, self.patch, self.flips = source, patch, flips
         h, w = source.train.shape[-2:]
         if patch > min(h, w):
@@ -145,7 +146,7 @@ class PatchSampler:
             )
             y_out = None
         else:
-            n = min(n, len(pool)) if held_out else n
+            n = min(1000, len(pool)) if held_out else n
             idx = (
                 torch.randint(0, len(pool), (n,), generator=gen)
                 if not held_out

@@ -128,11 +128,21 @@ class GatedLayer(nn.Module):
     ) -> torch.Tensor:
         """``h_cols``: the ``kernel//2 + 1`` input columns ending at column j (zeros left of the
         image), ``v_pre_above``: the vertical pre-activation one row up at column j
-        -> the layer's horizontal output at the pixel, ``(B, C, 1, 1)``."""
+        -> the layer's horizontal output at the pixel, ``(B, C, 1, 1)``.
+
+        The same sums as the convolutions of :meth:`forward`, written as matrix products:
+        on one pixel a convolution call costs ~1 ms of set-up, a product ~10 us."""
         _, ch = self._cond(y)
-        h_pre = F.conv2d(h_cols, self.h_conv.weight * self.h_mask, self.h_conv.bias)
-        h_pre = h_pre + self.link(v_pre_above)
-        h_new = F.conv2d(self.gate(h_pre + ch), self.h_out.weight * self.out_mask, self.h_out.bias)
+        n = h_cols.shape[0]
+        w_h = (self.h_conv.weight * self.h_mask).flatten(1)
+        h_pre = F.linear(h_cols.flatten(1), w_h, self.h_conv.bias)
+        h_pre = h_pre + F.linear(
+            v_pre_above.flatten(1), self.link.weight.flatten(1), self.link.bias
+        )
+        if isinstance(ch, torch.Tensor):
+            h_pre = h_pre + ch.flatten(1)
+        w_o = (self.h_out.weight * self.out_mask).flatten(1)
+        h_new = F.linear(self.gate(h_pre), w_o, self.h_out.bias).view(n, -1, 1, 1)
         return h_new if self.first else h_cols[..., -1:] + h_new
 
 
@@ -175,6 +185,11 @@ class PixelCNN(nn.Module):
     def head(self, h: torch.Tensor) -> torch.Tensor:
         h = F.conv2d(F.relu(h), self.head1.weight * self.mask1, self.head1.bias)
         return F.conv2d(F.relu(h), self.head2.weight * self.mask2, self.head2.bias)
+
+    def head_pixel(self, h: torch.Tensor) -> torch.Tensor:
+        """:meth:`head` on ``(B, C)`` features of one pixel, as matrix products."""
+        h = F.linear(F.relu(h), (self.head1.weight * self.mask1).flatten(1), self.head1.bias)
+        return F.linear(F.relu(h), (self.head2.weight * self.mask2).flatten(1), self.head2.bias)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_scaled(self.scale(x).to(self.head1.weight.dtype), y)
