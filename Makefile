@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/texture.py
 	$(BIN)/python benchmarks/colorize.py
 	$(BIN)/python benchmarks/pix2pix.py
+	$(BIN)/python benchmarks/pixelcnn.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples

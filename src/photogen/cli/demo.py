@@ -233,7 +233,7 @@ def _pixelcnn_section(args: argparse.Namespace, out: Path, device) -> Section:
     patch = 16 if args.fast else 32
     cfg = TrainConfig(
         source=str(sample_path("gravel")), run_dir=str(run), patch=patch, grey=True,
-        steps=4 if args.fast else 500, batch_size=16, hidden=12 if args.fast else 48,
+        steps=4 if args.fast else 400, batch_size=16, hidden=12 if args.fast else 48,
         layers=3 if args.fast else 8, save_every=10_000, sample_every=10_000, val_every=100,
         seed=args.seed,
     )  # fmt: skip
