@@ -1,0 +1,187 @@
+"""``photogen match``: data-driven matching over a tiny-images database (Torralba et al. 2008).
+
+``build DIR... --db DB`` · ``add DIR... --db DB`` · ``info --db DB`` ·
+``query IMAGE --db DB -k 16`` · ``label IMAGE|DIR --db DB`` · ``colorize GREY --db DB``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from photogen.cli.common import UsageError, add_runtime_args, error, info, setup_runtime
+from photogen.core.image import ImageError, list_images, read_image, save_image
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "match",
+        help="data-driven matching: tiny-images database, neighbours, labels, sibling colour",
+        description="80 million tiny images (Torralba et al. 2008): 32x32 images, D_ssd, a PCA "
+        "shortlist re-ranked exactly.",
+    )
+    cmds = p.add_subparsers(dest="match_command", required=True, metavar="COMMAND")
+    for name, text in (("build", "create or extend a database from folders"),
+                       ("add", "append folders to an existing database")):  # fmt: skip
+        b = cmds.add_parser(name, help=text, description=f"{text}: recursive walk, parallel "
+                            "decode, duplicates (content hash) and unreadable files skipped, "
+                            "resumable (rerun the same command after an interruption); then the "
+                            "PCA shortlist is refitted.")  # fmt: skip
+        b.add_argument("inputs", nargs="+", help="folders or files")
+        b.add_argument("--db", required=True, type=Path)
+        b.add_argument("--labels", help="CSV of path,label (default: parent folder names)")
+        b.add_argument("--pca", type=int, default=64, help="shortlist dimensions (paper: 19)")
+        b.add_argument("--workers", type=int, default=4, help="decoding threads")
+        b.add_argument("--chunk", type=int, default=4096, help="images per shard")
+        add_runtime_args(b)
+        b.set_defaults(func=run_build, create=name == "build")
+    i = cmds.add_parser("info", help="summarise a database")
+    i.add_argument("--db", required=True, type=Path)
+    i.set_defaults(func=run_info)
+    q = cmds.add_parser("query", help="a montage of the nearest tiny images")
+    q.add_argument("image")
+    _search_args(q)
+    q.add_argument("--warp", action="store_true", help="D_warp: best over flips and shifts")
+    q.add_argument("-o", "--output", type=Path, default=Path("neighbours.png"))
+    add_runtime_args(q)
+    q.set_defaults(func=run_query)
+    lab = cmds.add_parser("label", help="label images by neighbour voting")
+    lab.add_argument("inputs", nargs="+")
+    _search_args(lab)
+    lab.add_argument("--weighting", choices=["uniform", "distance"], default="uniform")
+    lab.add_argument("--hierarchy", help="CSV of child,parent labels: votes go up the tree")
+    lab.add_argument("--min-share", type=float, default=0.5, help="with --hierarchy")
+    add_runtime_args(lab)
+    lab.set_defaults(func=run_label)
+    c = cmds.add_parser("colorize", help="colour a grey photo from its siblings")
+    c.add_argument("image")
+    _search_args(c)
+    c.add_argument("--best", action="store_true", help="the best single sibling's colour")
+    c.add_argument("-o", "--output", type=Path, required=True)
+    add_runtime_args(c)
+    c.set_defaults(func=run_colorize)
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True, type=Path)
+    p.add_argument("-k", type=int, default=16, help="neighbours")
+    p.add_argument("--shortlist", type=int, default=256, help="PCA candidates re-ranked exactly")
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from photogen.tinyimages.database import TinyDB, build, read_labels
+    from photogen.tinyimages.search import fit_pca
+
+    setup_runtime(args)
+    db = TinyDB(args.db, create=args.create)
+    labels = read_labels(args.labels) if args.labels else None
+    bar = tqdm(desc=f"match {'build' if args.create else 'add'}", unit="img", disable=args.quiet)
+    failures = []
+
+    def on_error(msg: str) -> None:
+        failures.append(msg)
+        error(msg)
+
+    counts = build(db, args.inputs, labels, args.chunk, args.workers, on_error, bar.update)
+    bar.close()
+    if len(db) >= 2:
+        for colour in (True, False):
+            fit_pca(db, args.pca, colour)
+    info(args, json.dumps(counts))
+    return 1 if failures else 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from photogen.tinyimages.database import TinyDB
+
+    db = TinyDB(args.db)
+    labels = Counter(db.catalogue("label"))
+    size = sum(p.stat().st_size for p in (args.db / "shards").glob("*.npy"))
+    print(json.dumps({"images": len(db), "shards": len(db.shards()), "labels": len(labels),
+                      "top_labels": labels.most_common(10), "shard_bytes": size,
+                      "bytes_per_image": round(size / max(1, len(db)), 1)}, indent=2))  # fmt: skip
+    return 0
+
+
+def _tiny_of(path: str, max_pixels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from photogen.tinyimages.tiny import tiny_image
+
+    image = read_image(path, max_pixels=max_pixels)
+    return image, tiny_image(image)
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from photogen.tinyimages.database import TinyDB
+    from photogen.tinyimages.search import Searcher
+    from photogen.tinyimages.tiny import d_warp, normalise
+
+    setup_runtime(args)
+    db = TinyDB(args.db)
+    _, tiny = _tiny_of(args.image, args.max_pixels)
+    searcher = Searcher(db)
+    dist, ids = searcher.search(tiny[None], args.k, args.shortlist)
+    dist, ids = dist[0], ids[0]
+    if args.warp:  # re-rank the candidates with D_warp
+        cand = torch.from_numpy(searcher.shortlist(normalise(tiny[None]), args.shortlist)[0])
+        d = d_warp(tiny, normalise(db.tiny(cand.numpy())))
+        order = d.argsort()[: args.k]
+        dist, ids = d[order], cand[order]
+    tiles = torch.cat([tiny[None], db.tiny(ids.numpy())])
+    from photogen.pixelcnn.train import sample_grid
+
+    save_image(sample_grid(tiles, cols=min(9, len(tiles))), args.output)
+    paths, labels = db.catalogue("path"), db.catalogue("label")
+    for rank, (d, i) in enumerate(zip(dist.tolist(), ids.tolist(), strict=True), 1):
+        print(f"{rank:3d}  D={d:.4f}  {labels[i]:<16} {paths[i]}")
+    info(args, f"query + {len(ids)} neighbours -> {args.output}")
+    return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from photogen.tinyimages.database import TinyDB
+    from photogen.tinyimages.search import Searcher
+    from photogen.tinyimages.vote import read_hierarchy, vote
+
+    setup_runtime(args)
+    db = TinyDB(args.db)
+    searcher = Searcher(db)
+    labels = db.catalogue("label")
+    parents = read_hierarchy(args.hierarchy) if args.hierarchy else None
+    failed = 0
+    for path in list_images(args.inputs, recursive=True):
+        try:
+            _, tiny = _tiny_of(path, args.max_pixels)
+        except ImageError as exc:
+            failed += 1
+            error(str(exc))
+            continue
+        dist, ids = searcher.search(tiny[None], args.k, args.shortlist)
+        best, share, _ = vote([labels[i] for i in ids[0].tolist()], dist[0], args.weighting,
+                              parents=parents, min_share=args.min_share)  # fmt: skip
+        print(f"{path}\t{best}\t{share:.2f}")
+    return 1 if failed else 0
+
+
+def run_colorize(args: argparse.Namespace) -> int:
+    from photogen.tinyimages.database import TinyDB
+    from photogen.tinyimages.search import Searcher
+    from photogen.tinyimages.vote import sibling_colorize
+
+    setup_runtime(args)
+    db = TinyDB(args.db)
+    image, tiny = _tiny_of(args.image, args.max_pixels)
+    grey_img = image.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    grey_tiny = tiny.float().mean(0, keepdim=True).expand(3, -1, -1).round().to(torch.uint8)
+    if args.k < 1:
+        raise UsageError("-k must be >= 1")
+    _, ids = Searcher(db, colour=False).search(grey_tiny[None], args.k, args.shortlist)
+    rgb, _ = sibling_colorize(grey_img, db.tiny(ids[0].numpy()), args.best)
+    save_image(rgb, args.output)
+    info(args, f"colour from {1 if args.best else args.k} grey siblings -> {args.output}")
+    return 0

@@ -1,0 +1,134 @@
+"""Nearest tiny images: a PCA shortlist, re-ranked exactly (Torralba et al. 2008, Sec. 3).
+
+The normalised vectors are projected on their first ``dims`` principal components (19 in the
+paper, 64 by default); FAISS (``faiss-cpu``: flat, or HNSW for very large databases) finds the
+``shortlist`` nearest projections, and those candidates are re-ranked with the exact ``D_ssd``
+on the full vectors, recomputed from the memory-mapped uint8 shards. Files in ``DB/``:
+``pca_{colour,grey}.npz`` (mean, components), ``proj_{colour,grey}.npy`` (N x dims float32).
+Without FAISS the shortlist is an exact brute-force search over the projections (torch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from photogen.core.atomic import atomic_path
+from photogen.tinyimages.database import TinyDB
+from photogen.tinyimages.tiny import d_ssd, normalise
+
+
+def _kind(colour: bool) -> str:
+    return "colour" if colour else "grey"
+
+
+def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_000, seed: int = 0):
+    """PCA of (a sample of) the normalised vectors, then every image's projection, saved."""
+    n = len(db)
+    if n < 2:
+        raise ValueError("need at least 2 images for a PCA")
+    gen = torch.Generator().manual_seed(seed)
+    pick = torch.randperm(n, generator=gen)[: min(n, sample)].sort().values.numpy()
+    x = normalise(db.tiny(pick), colour).double()
+    mean = x.mean(0)
+    cov = (x - mean).T @ (x - mean) / max(1, len(x) - 1)
+    _, vecs = torch.linalg.eigh(cov)
+    comps = vecs[:, -min(dims, vecs.shape[1]) :].flip(1).T.float()  # (dims, D), largest first
+    mean = mean.float()
+    kind = _kind(colour)
+    with atomic_path(db.root / f"pca_{kind}.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, mean=mean.numpy(), components=comps.numpy())
+    proj = np.lib.format.open_memmap(
+        db.root / f"proj_{kind}.npy.tmp", mode="w+", dtype=np.float32, shape=(n, len(comps))
+    )
+    for offset, shard in db.iter_shards():
+        for s in range(0, len(shard), 65536):
+            block = normalise(torch.from_numpy(np.array(shard[s : s + 65536])), colour)
+            proj[offset + s : offset + s + len(block)] = ((block - mean) @ comps.T).numpy()
+    proj.flush()
+    del proj
+    (db.root / f"proj_{kind}.npy.tmp").replace(db.root / f"proj_{kind}.npy")
+
+
+class Searcher:
+    """Shortlist + exact re-rank over a database (build the PCA first: :func:`fit_pca`)."""
+
+    def __init__(self, db: TinyDB, colour: bool = True, index: str = "flat", use_faiss=None):
+        self.db, self.colour = db, colour
+        kind = _kind(colour)
+        try:
+            pca = np.load(db.root / f"pca_{kind}.npz")
+            self.proj = np.load(db.root / f"proj_{kind}.npy", mmap_mode="r")
+        except FileNotFoundError:
+            raise ValueError(
+                f"{db.root}: no {kind} PCA yet (run 'match build' or fit_pca)"
+            ) from None
+        if len(self.proj) != len(db):
+            raise ValueError(f"{db.root}: the PCA is out of date ({len(self.proj)} vs {len(db)})")
+        self.mean = torch.from_numpy(pca["mean"])
+        self.components = torch.from_numpy(pca["components"])
+        self.index = None
+        if use_faiss is None:
+            try:
+                import faiss  # noqa: F401
+
+                use_faiss = True
+            except ImportError:
+                use_faiss = False
+        if use_faiss:
+            self.index = self._faiss(index)
+
+    def _faiss(self, kind: str):
+        import faiss
+
+        d = self.proj.shape[1]
+        index = faiss.IndexHNSWFlat(d, 32) if kind == "hnsw" else faiss.IndexFlatL2(d)
+        for s in range(0, len(self.proj), 1 << 20):
+            index.add(np.ascontiguousarray(self.proj[s : s + (1 << 20)]))
+        return index
+
+    def project(self, vectors: torch.Tensor) -> np.ndarray:
+        return ((vectors - self.mean) @ self.components.T).numpy().astype(np.float32)
+
+    def shortlist(self, vectors: torch.Tensor, size: int) -> np.ndarray:
+        q = self.project(vectors)
+        size = min(size, len(self.proj))
+        if self.index is not None:
+            _, ids = self.index.search(q, size)
+            return ids
+        proj = torch.from_numpy(np.array(self.proj))  # brute force: small databases
+        return d_ssd(torch.from_numpy(q), proj).topk(size, largest=False).indices.numpy()
+
+    def search(self, tinies: torch.Tensor, k: int = 16, shortlist: int = 256):
+        """Nearest ``k`` of each query tiny image ``(Q, 3, 32, 32)`` uint8 by exact ``D_ssd``.
+
+        Returns ``(distances (Q, k), positions (Q, k))``, nearest first.
+        """
+        queries = normalise(tinies, self.colour)
+        cand = self.shortlist(queries, max(k, shortlist))
+        dists, ids = [], []
+        for q, c in zip(queries, cand, strict=True):
+            c = c[c >= 0]
+            full = normalise(self.db.tiny(c), self.colour)
+            d = d_ssd(q, full)
+            order = d.argsort()[:k]
+            dists.append(d[order])
+            ids.append(torch.from_numpy(c)[order])
+        return torch.stack(dists), torch.stack(ids)
+
+
+def exact_search(db: TinyDB, tinies: torch.Tensor, k: int = 16, colour: bool = True):
+    """Brute-force ``D_ssd`` against the whole database (the reference for recall)."""
+    queries = normalise(tinies, colour)
+    best_d = torch.full((len(queries), k), float("inf"))
+    best_i = torch.zeros((len(queries), k), dtype=torch.long)
+    for offset, shard in db.iter_shards():
+        for s in range(0, len(shard), 65536):
+            block = normalise(torch.from_numpy(np.array(shard[s : s + 65536])), colour)
+            d = d_ssd(queries, block)
+            ids = torch.arange(offset + s, offset + s + len(block)).expand(len(queries), -1)
+            all_d = torch.cat([best_d, d], 1)
+            all_i = torch.cat([best_i, ids], 1)
+            order = all_d.argsort(1)[:, :k]
+            best_d, best_i = all_d.gather(1, order), all_i.gather(1, order)
+    return best_d, best_i

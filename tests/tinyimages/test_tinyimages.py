@@ -1,0 +1,124 @@
+"""Tiny images: normalisation, D_ssd, shortlist + exact re-rank, builds, voting, siblings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from photogen.cli.main import main
+from photogen.core.color import rgb_to_lab
+from photogen.core.image import save_image
+from photogen.tinyimages.database import TinyDB, build
+from photogen.tinyimages.search import Searcher, exact_search, fit_pca
+from photogen.tinyimages.tiny import d_ssd, d_warp, normalise, tiny_image
+from photogen.tinyimages.vote import sibling_colorize, vote
+
+
+@pytest.fixture
+def photo_dirs(tmp_path):
+    """Two labelled folders of smooth random pictures, a duplicate and a broken file."""
+    root = tmp_path / "photos"
+    g = torch.Generator().manual_seed(0)
+    for label, tint in (("reds", (1.0, 0.4, 0.3)), ("blues", (0.3, 0.5, 1.0))):
+        for i in range(30):
+            img = torch.rand(1, 3, 6, 6, generator=g) * torch.tensor(tint).view(1, 3, 1, 1)
+            img = torch.nn.functional.interpolate(img, size=(48, 64), mode="bicubic")
+            save_image(img.clamp(0, 1), root / label / f"{i:02d}.png")
+    (root / "reds" / "copy.png").write_bytes((root / "reds" / "03.png").read_bytes())
+    (root / "blues" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    return root
+
+
+def test_tiny_image_and_normalisation():
+    img = torch.rand(1, 3, 100, 64)
+    tiny = tiny_image(img)
+    assert tiny.shape == (3, 32, 32) and tiny.dtype == torch.uint8
+    v = normalise(tiny)
+    assert v.shape == (1, 3072)
+    assert float(v.mean()) == pytest.approx(0, abs=1e-6) and float(v.norm()) == pytest.approx(1)
+    assert normalise(torch.full((3, 32, 32), 7, dtype=torch.uint8)).abs().max() == 0  # flat
+    assert normalise(tiny, colour=False).shape == (1, 1024)
+
+
+def test_d_ssd_against_numpy():
+    rng = np.random.default_rng(0)
+    q, x = rng.normal(size=(3, 40)), rng.normal(size=(7, 40))
+    expected = ((q[:, None, :] - x[None]) ** 2).sum(-1)
+    got = d_ssd(torch.from_numpy(q), torch.from_numpy(x)).numpy()
+    assert np.allclose(got, expected, atol=1e-9)
+    tiny = tiny_image(torch.rand(1, 3, 32, 32))
+    flipped = normalise(tiny.flip(-1))
+    assert float(d_warp(tiny, flipped)[0]) == pytest.approx(0, abs=1e-5)  # D_warp sees flips
+    assert float(d_ssd(normalise(tiny)[0], flipped)[0]) > 0.1
+
+
+def test_resumed_build_equals_uninterrupted_and_skips_bad_and_duplicates(photo_dirs, tmp_path):
+    errors = []
+    full = TinyDB(tmp_path / "full", create=True)
+    counts = build(full, [photo_dirs], chunk=8, on_error=errors.append)
+    assert counts == {"added": 60, "duplicates": 1, "unreadable": 1, "total": 60}
+    assert len(errors) == 1 and "broken.png" in errors[0]
+    part = TinyDB(tmp_path / "part", create=True)
+    build(part, [photo_dirs], chunk=8, stop_after=3)  # interrupted after 3 shards
+    assert len(part) == 24
+    build(part, [photo_dirs], chunk=8)
+    assert full.catalogue("path") == part.catalogue("path")
+    assert full.catalogue("hash") == part.catalogue("hash")
+    assert full.catalogue("label")[:2] == ["blues", "blues"]
+    everything = np.arange(len(full))
+    assert torch.equal(full.tiny(everything), part.tiny(everything))
+
+
+@pytest.mark.parametrize("use_faiss", [False, True])
+def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(photo_dirs, tmp_path, use_faiss):
+    if use_faiss:
+        pytest.importorskip("faiss")
+    db = TinyDB(tmp_path / "db", create=True)
+    build(db, [photo_dirs])
+    fit_pca(db, dims=8)
+    queries = tiny_image(torch.rand(4, 3, 40, 40)[:1]).expand(1, -1, -1, -1)
+    queries = torch.cat([queries, db.tiny(np.array([5, 40]))])
+    d, ids = Searcher(db, use_faiss=use_faiss).search(queries, k=5, shortlist=len(db))
+    de, ie = exact_search(db, queries, k=5)
+    assert torch.equal(ids, ie) and torch.allclose(d, de, atol=1e-5)
+    assert ids[1, 0] == 5 and float(d[1, 0]) == pytest.approx(0, abs=1e-5)
+
+
+def test_label_voting_flat_and_up_a_hierarchy():
+    labels = ["cat", "cat", "dog", "car"]
+    best, share, _ = vote(labels, torch.tensor([0.1, 0.2, 0.3, 0.4]))
+    assert best == "cat" and share == pytest.approx(0.5)
+    best, _, _ = vote(labels, torch.tensor([0.9, 0.9, 0.01, 0.9]), weighting="distance")
+    assert best == "dog"
+    parents = {"cat": "animal", "dog": "animal", "car": "vehicle", "animal": "thing"}
+    best, share, votes = vote(["cat", "dog", "dog", "car"], torch.zeros(4), parents=parents)
+    assert best == "dog" and votes["animal"] == 3 and votes["thing"] == 3
+    best, share, _ = vote(["cat", "dog", "car", "cat", "dog"], torch.zeros(5), parents=parents,
+                          min_share=0.6)  # fmt: skip
+    assert best == "animal" and share == pytest.approx(0.8)  # no leaf has 60%
+
+
+def test_sibling_colorization_keeps_the_input_lightness_exactly():
+    grey = torch.rand(1, 1, 50, 70).expand(1, 3, -1, -1)
+    siblings = tiny_image(torch.rand(4, 3, 32, 32)[:1]).expand(4, -1, -1, -1).clone()
+    siblings[:, 0] = 200  # reddish siblings
+    rgb, lab = sibling_colorize(grey, siblings)
+    assert torch.equal(lab[:, :1], rgb_to_lab(grey)[:, :1])
+    assert rgb.shape == (1, 3, 50, 70) and float(lab[:, 1].mean()) > 5  # a > 0: red
+
+
+def test_match_cli(photo_dirs, tmp_path, capsys):
+    db = tmp_path / "db"
+    assert main(["match", "build", str(photo_dirs), "--db", str(db), "--pca", "8", "-q"]) == 1
+    assert "broken.png" in capsys.readouterr().err
+    query = photo_dirs / "blues" / "07.png"
+    assert main(["match", "query", str(query), "--db", str(db), "-k", "4", "-o",
+                 str(tmp_path / "n.png"), "-q"]) == 0  # fmt: skip
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "D=0.0000" in first and "blues" in first
+    assert main(["match", "label", str(photo_dirs / "reds" / "11.png"), "--db", str(db),
+                 "-k", "5", "-q"]) == 0  # fmt: skip
+    assert "\treds\t" in capsys.readouterr().out
+    assert main(["match", "colorize", str(query), "--db", str(db), "-k", "3", "-o",
+                 str(tmp_path / "c.png"), "-q"]) == 0  # fmt: skip
