@@ -70,6 +70,22 @@ def test_resumed_build_equals_uninterrupted_and_skips_bad_and_duplicates(photo_d
     assert torch.equal(full.tiny(everything), part.tiny(everything))
 
 
+def test_build_on_a_two_worker_dask_cluster_equals_a_local_build(photo_dirs, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:  # fmt: skip
+        errors = []
+        dask_db = TinyDB(tmp_path / "dask", create=True)
+        counts = build(dask_db, [photo_dirs], chunk=16, workers=2, client=client,
+                       on_error=errors.append)  # fmt: skip
+    local = TinyDB(tmp_path / "local", create=True)
+    build(local, [photo_dirs], chunk=16)
+    assert counts["added"] == 60 and len(errors) == 1 and "broken.png" in errors[0]
+    assert dask_db.catalogue("hash") == local.catalogue("hash")
+    assert torch.equal(dask_db.tiny(np.arange(60)), local.tiny(np.arange(60)))
+
+
 @pytest.mark.parametrize("use_faiss", [False, True])
 def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(photo_dirs, tmp_path, use_faiss):
     if use_faiss:
@@ -83,6 +99,17 @@ def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(photo_dirs, tmp_pa
     de, ie = exact_search(db, queries, k=5)
     assert torch.equal(ids, ie) and torch.allclose(d, de, atol=1e-5)
     assert ids[1, 0] == 5 and float(d[1, 0]) == pytest.approx(0, abs=1e-5)
+
+
+def test_two_faiss_shards_give_the_neighbours_of_one_index(photo_dirs, tmp_path):
+    pytest.importorskip("faiss")
+    db = TinyDB(tmp_path / "db", create=True)
+    build(db, [photo_dirs])
+    fit_pca(db, dims=8)
+    queries = db.tiny(np.array([0, 17, 33, 59]))
+    one = Searcher(db, shards=1).search(queries, k=6, shortlist=20)
+    two = Searcher(db, shards=2).search(queries, k=6, shortlist=20)
+    assert torch.equal(one[1], two[1]) and torch.allclose(one[0], two[0])
 
 
 def test_label_voting_flat_and_up_a_hierarchy():

@@ -35,7 +35,13 @@ def add_parser(sub) -> None:
         b.add_argument("--db", required=True, type=Path)
         b.add_argument("--labels", help="CSV of path,label (default: parent folder names)")
         b.add_argument("--pca", type=int, default=64, help="shortlist dimensions (paper: 19)")
-        b.add_argument("--workers", type=int, default=4, help="decoding threads")
+        b.add_argument("--workers", type=int, default=4, help="decoding threads / Dask tasks")
+        b.add_argument(
+            "--scheduler",
+            default="threads",
+            help="where decoding runs: 'threads' (this process), 'local' (a Dask LocalCluster "
+            "of --workers processes) or a Dask scheduler address (tcp://host:8786)",
+        )
         b.add_argument("--chunk", type=int, default=4096, help="images per shard")
         add_runtime_args(b)
         b.set_defaults(func=run_build, create=name == "build")
@@ -86,13 +92,34 @@ def run_build(args: argparse.Namespace) -> int:
         failures.append(msg)
         error(msg)
 
-    counts = build(db, args.inputs, labels, args.chunk, args.workers, on_error, bar.update)
-    bar.close()
+    client = _dask_client(args.scheduler, args.workers)
+    try:
+        counts = build(db, args.inputs, labels, args.chunk, args.workers, on_error, bar.update,
+                       client=client)  # fmt: skip
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
     if len(db) >= 2:
         for colour in (True, False):
             fit_pca(db, args.pca, colour)
     info(args, json.dumps(counts))
     return 1 if failures else 0
+
+
+def _dask_client(scheduler: str, workers: int):
+    if scheduler == "threads":
+        return None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster)
+    return Client(scheduler)
 
 
 def run_info(args: argparse.Namespace) -> int:

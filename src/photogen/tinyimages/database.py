@@ -124,13 +124,21 @@ def read_labels(path: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def _load(path: Path) -> tuple[str, np.ndarray] | tuple[None, Exception]:
+def _load(path: Path) -> tuple[str, np.ndarray] | tuple[None, str]:
+    """``(sha1 of the bytes, tiny uint8)``, or ``(None, one-line reason)``."""
     try:
         data = path.read_bytes()
         digest = hashlib.sha1(data).hexdigest()
         return digest, tiny_image(read_image(path)).numpy()
-    except (ImageError, OSError) as exc:
-        return None, exc
+    except ImageError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"{path}: {exc}"
+
+
+def _load_many(paths: list[Path]) -> list:
+    """Decode a chunk (runs on a Dask worker, or in a thread)."""
+    return [_load(p) for p in paths]
 
 
 def build(
@@ -142,30 +150,41 @@ def build(
     on_error: Callable[[str], None] = lambda msg: None,
     progress: Callable[[int], None] = lambda n: None,
     stop_after: int | None = None,
+    client=None,
 ) -> dict:
     """Add every image under ``inputs`` (recursively) that is not in ``db`` yet.
 
-    Labels: ``labels[path]`` or ``labels[file name]``, else the parent folder's name.
-    ``stop_after`` chunks: for tests of interrupted builds. Returns counts.
+    Decoding runs on ``client`` (a ``dask.distributed.Client``: a cluster of any size; each
+    chunk is split into ``workers`` tasks) or, without one, on ``workers`` threads. The
+    database is written here, chunk by chunk, in file order, so the result does not depend on
+    where decoding ran. Labels: ``labels[path]`` or ``labels[file name]``, else the parent
+    folder's name. ``stop_after`` chunks: for tests of interrupted builds. Returns counts.
     """
     known = db.known_paths()
     hashes = db.known_hashes()
     files = [p for p in list_images(inputs, recursive=True) if str(p) not in known]
     added = dup = bad = 0
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for c, start in enumerate(range(0, len(files), chunk)):
-            if stop_after is not None and c >= stop_after:
-                break
-            part = files[start : start + chunk]
+        chunks = [files[s : s + chunk] for s in range(0, len(files), chunk)]
+        if stop_after is not None:
+            chunks = chunks[:stop_after]
+
+        def decode(part: list[Path]) -> list:
+            if client is None:
+                return list(pool.map(_load, part))
+            pieces = [part[i :: max(1, workers)] for i in range(max(1, workers))]
+            results = client.gather(client.map(_load_many, pieces, pure=False))
+            merged = [None] * len(part)
+            for i, res in enumerate(results):
+                merged[i :: max(1, workers)] = res
+            return merged
+
+        for part in chunks:
             tinies, paths, labs, digests = [], [], [], []
-            for path, (digest, result) in zip(part, pool.map(_load, part), strict=True):
+            for path, (digest, result) in zip(part, decode(part), strict=True):
                 if digest is None:
                     bad += 1
-                    on_error(
-                        f"{result} (skipped)"
-                        if isinstance(result, ImageError)
-                        else f"{path}: {result} (skipped)"
-                    )
+                    on_error(f"{result} (skipped)")
                     continue
                 if digest in hashes:
                     dup += 1

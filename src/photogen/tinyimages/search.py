@@ -53,7 +53,17 @@ def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_0
 class Searcher:
     """Shortlist + exact re-rank over a database (build the PCA first: :func:`fit_pca`)."""
 
-    def __init__(self, db: TinyDB, colour: bool = True, index: str = "flat", use_faiss=None):
+    def __init__(
+        self,
+        db: TinyDB,
+        colour: bool = True,
+        index: str = "flat",
+        use_faiss: bool | None = None,
+        shards: int = 1,
+    ):
+        """``index``: ``flat`` (exact on the projections) or ``hnsw`` (graph, for tens of
+        millions); ``shards`` > 1 splits the projections into that many FAISS indexes searched
+        together (``IndexShards``), as one would across machines or memory banks."""
         self.db, self.colour = db, colour
         kind = _kind(colour)
         try:
@@ -76,16 +86,28 @@ class Searcher:
             except ImportError:
                 use_faiss = False
         if use_faiss:
-            self.index = self._faiss(index)
+            self.index = self._faiss(index, shards)
 
-    def _faiss(self, kind: str):
+    def _faiss(self, kind: str, shards: int = 1):
         import faiss
 
         d = self.proj.shape[1]
-        index = faiss.IndexHNSWFlat(d, 32) if kind == "hnsw" else faiss.IndexFlatL2(d)
-        for s in range(0, len(self.proj), 1 << 20):
-            index.add(np.ascontiguousarray(self.proj[s : s + (1 << 20)]))
-        return index
+
+        def make(lo: int, hi: int):
+            index = faiss.IndexHNSWFlat(d, 32) if kind == "hnsw" else faiss.IndexFlatL2(d)
+            for s in range(lo, hi, 1 << 20):
+                index.add(np.ascontiguousarray(self.proj[s : min(hi, s + (1 << 20))]))
+            return index
+
+        n = len(self.proj)
+        if shards <= 1:
+            return make(0, n)
+        combined = faiss.IndexShards(d, True, True)  # threaded, successive ids
+        bounds = np.linspace(0, n, shards + 1).astype(int)
+        self._parts = [make(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        for part in self._parts:
+            combined.add_shard(part)
+        return combined
 
     def project(self, vectors: torch.Tensor) -> np.ndarray:
         return ((vectors - self.mean) @ self.components.T).numpy().astype(np.float32)
