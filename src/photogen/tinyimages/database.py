@@ -97,14 +97,16 @@ class TinyDB:
         return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
     def tiny(self, positions: np.ndarray) -> torch.Tensor:
-        """uint8 ``(len, 3, 32, 32)`` for database positions (0-based, id order)."""
+        """uint8 ``(len, 3, 32, 32)`` for database positions (0-based, id order); one fancy
+        read per shard touched."""
         if not hasattr(self, "_table"):
             self._table = self.ids_to_rows()
-        table = self._table
+        positions = np.asarray(positions, dtype=np.int64).ravel()
+        where = self._table[positions]
         out = np.empty((len(positions), 3, 32, 32), dtype=np.uint8)
-        for k, pos in enumerate(np.asarray(positions).ravel()):
-            shard, row = table[pos]
-            out[k] = self._map(int(shard))[row]
+        for shard in np.unique(where[:, 0]):
+            sel = np.nonzero(where[:, 0] == shard)[0]
+            out[sel] = self._map(int(shard))[where[sel, 1]]
         return torch.from_numpy(out)
 
     def catalogue(self, column: str) -> list:

@@ -124,19 +124,21 @@ class Searcher:
     def search(self, tinies: torch.Tensor, k: int = 16, shortlist: int = 256):
         """Nearest ``k`` of each query tiny image ``(Q, 3, 32, 32)`` uint8 by exact ``D_ssd``.
 
-        Returns ``(distances (Q, k), positions (Q, k))``, nearest first.
+        Returns ``(distances (Q, k), positions (Q, k))``, nearest first. The candidates of the
+        whole batch are read in one pass over the shards and re-ranked with one batched product.
         """
         queries = normalise(tinies, self.colour)
-        cand = self.shortlist(queries, max(k, shortlist))
-        dists, ids = [], []
-        for q, c in zip(queries, cand, strict=True):
-            c = c[c >= 0]
-            full = normalise(self.db.tiny(c), self.colour)
-            d = d_ssd(q, full)
-            order = d.argsort()[:k]
-            dists.append(d[order])
-            ids.append(torch.from_numpy(c)[order])
-        return torch.stack(dists), torch.stack(ids)
+        cand = self.shortlist(queries, max(k, shortlist))  # (Q, S); -1 where HNSW found fewer
+        valid = cand >= 0
+        safe = np.where(valid, cand, 0)
+        full = normalise(self.db.tiny(safe.ravel()), self.colour).view(*safe.shape, -1)
+        d = 2.0 - 2.0 * torch.einsum("qd,qsd->qs", queries, full)  # D_ssd of unit vectors
+        flat = (queries.norm(dim=1, keepdim=True) == 0) | (full.norm(dim=2) == 0)
+        d = torch.where(flat, (queries**2).sum(1, keepdim=True) + (full**2).sum(2), d)
+        d = d.clamp_min(0).masked_fill(torch.from_numpy(~valid), float("inf"))
+        kk = min(k, d.shape[1])
+        dist, order = d.topk(kk, dim=1, largest=False)
+        return dist, torch.from_numpy(safe).gather(1, order)
 
 
 def exact_search(db: TinyDB, tinies: torch.Tensor, k: int = 16, colour: bool = True):
