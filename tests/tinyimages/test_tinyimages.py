@@ -86,8 +86,10 @@ def test_build_on_a_two_worker_dask_cluster_equals_a_local_build(photo_dirs, tmp
     assert torch.equal(dask_db.tiny(np.arange(60)), local.tiny(np.arange(60)))
 
 
-@pytest.mark.parametrize("use_faiss", [False, True])
-def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(photo_dirs, tmp_path, use_faiss):
+@pytest.mark.parametrize("use_faiss, index", [(False, "flat"), (True, "flat"), (True, "hnsw")])
+def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(
+    photo_dirs, tmp_path, use_faiss, index
+):
     if use_faiss:
         pytest.importorskip("faiss")
     db = TinyDB(tmp_path / "db", create=True)
@@ -95,7 +97,7 @@ def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(photo_dirs, tmp_pa
     fit_pca(db, dims=8)
     queries = tiny_image(torch.rand(4, 3, 40, 40)[:1]).expand(1, -1, -1, -1)
     queries = torch.cat([queries, db.tiny(np.array([5, 40]))])
-    d, ids = Searcher(db, use_faiss=use_faiss).search(queries, k=5, shortlist=len(db))
+    d, ids = Searcher(db, use_faiss=use_faiss, index=index).search(queries, 5, len(db))
     de, ie = exact_search(db, queries, k=5)
     assert torch.equal(ids, ie) and torch.allclose(d, de, atol=1e-5)
     assert ids[1, 0] == 5 and float(d[1, 0]) == pytest.approx(0, abs=1e-5)

@@ -116,6 +116,9 @@ class Searcher:
         q = self.project(vectors)
         size = min(size, len(self.proj))
         if self.index is not None:
+            for part in [self.index, *getattr(self, "_parts", [])]:
+                if hasattr(part, "hnsw"):  # the graph search must explore at least `size`
+                    part.hnsw.efSearch = max(part.hnsw.efSearch, 2 * size)
             _, ids = self.index.search(q, size)
             return ids
         proj = torch.from_numpy(np.array(self.proj))  # brute force: small databases
