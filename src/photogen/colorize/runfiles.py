@@ -5,39 +5,27 @@ All files are written atomically into the run folder (see :func:`photogen.colori
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from photogen.core.atomic import atomic_path
+from photogen.core.atomic import atomic_path, write_csv_atomic
 from photogen.core.color import lightness_image
 from photogen.core.gallery import Section, Tile, write_gallery
 from photogen.core.image import save_image
+from photogen.core.weights import save_safetensors
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike, arch: str, meta: dict) -> Path:
     """Our weights as safetensors, with the architecture name in the metadata."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {
-        "format": "photogen-colorizer",
-        "arch": arch,
-        **{k: str(v) for k, v in meta.items()},
-    }
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
-    return Path(path)
+    metadata = {"format": "photogen-colorizer", "arch": arch, **meta}
+    return save_safetensors(model.state_dict(), path, metadata)
 
 
 def write_log(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "loss", "val_loss", "lr", "seconds"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_atomic(path, rows, ["step", "loss", "val_loss", "lr", "seconds"])
 
 
 def val_gallery(model, val_images, run_dir: Path, step: int, device) -> None:

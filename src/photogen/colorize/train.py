@@ -42,6 +42,7 @@ from photogen.core.training import (
     gather_rng_states,
     init_distributed,
     load_checkpoint,
+    open_run_dir,
     save_checkpoint,
     seed_everything,
     set_rng_state,
@@ -209,13 +210,7 @@ def train(
     cfg = cfg.resolved()
     world, rank, device = init_distributed(device)
     main = rank == 0
-    run_dir = Path(cfg.run_dir)
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists() and not resume:
-        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it")
-    if resume and not ckpt_path.exists():
-        raise ValueError(f"--resume: {ckpt_path} does not exist")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir, ckpt_path = open_run_dir(cfg.run_dir, resume)
 
     seed_everything(cfg.seed + rank)
     images, paths = load_photos(

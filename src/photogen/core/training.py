@@ -77,6 +77,22 @@ def load_checkpoint(path: str | os.PathLike, restore_rng: bool = True, **objects
     return payload
 
 
+def open_run_dir(run_dir: str | os.PathLike, resume: bool) -> tuple[Path, Path]:
+    """Create the run folder; return ``(folder, checkpoint path)``.
+
+    Raises:
+        ValueError: a checkpoint exists and ``resume`` is off, or ``resume`` finds none.
+    """
+    run = Path(run_dir)
+    ckpt = run / "checkpoint.pt"
+    if ckpt.exists() and not resume:
+        raise ValueError(f"{run} already holds a run; pass --resume to continue it")
+    if resume and not ckpt.exists():
+        raise ValueError(f"--resume: {ckpt} does not exist")
+    run.mkdir(parents=True, exist_ok=True)
+    return run, ckpt
+
+
 def distributed_info() -> tuple[int, int, int]:
     """``(world_size, rank, local_rank)`` from the environment ``torchrun`` sets (1, 0, 0 alone)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -198,13 +198,16 @@ def load_state_dict(name_or_path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def save_safetensors(state_dict: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
-    """Write our own weights as safetensors, atomically."""
+def save_safetensors(
+    state_dict: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict | None = None
+) -> Path:
+    """Write our own weights as safetensors, atomically; ``metadata`` values become strings."""
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
+    meta = {k: str(v) for k, v in metadata.items()} if metadata else None
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp))
+        save_file(tensors, str(tmp), metadata=meta)
     return Path(path)
 
 

@@ -87,28 +87,6 @@ class BatchTranslator:
         return self.model(x.to(self.device)).float().cpu()
 
 
-def translate(
-    G: nn.Module,
-    image: torch.Tensor,
-    size: int = 256,
-    keep_size: bool = True,
-    device: torch.device | None = None,
-    bf16: bool = False,
-) -> torch.Tensor:
-    """``G`` applied to ``image`` ``(1, 3, H, W)`` in ``[0, 1]``.
-
-    The network sees the image resized to ``size`` x ``size`` (as the authors test); the result
-    is resized back to ``H x W`` when ``keep_size``.
-    """
-    device = device or next(G.parameters()).device
-    h, w = image.shape[-2:]
-    x = to_model(resize(image.float(), size)).to(device)
-    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        y = G(x)
-    out = from_model(y.float().cpu())
-    return resize(out, (h, w)) if keep_size and (h, w) != (size, size) else out
-
-
 def translate_files(
     translator: BatchTranslator,
     paths: list[Path],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -146,10 +146,6 @@ def load_generator(
     model, _ = generator_from_state(load_state_dict(key), netG, norm)
     model.train(not eval_mode)
     return model
-
-
-def spec_of(model: nn.Module) -> dict:
-    return asdict(infer_spec(model.state_dict()))
 
 
 def _verify_released(path: Path) -> None:

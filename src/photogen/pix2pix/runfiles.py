@@ -3,16 +3,16 @@ HTML page of (input, output, target) triplets. Every file is written atomically.
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from photogen.core.atomic import atomic_path
+from photogen.core.atomic import atomic_path, write_csv_atomic
 from photogen.core.gallery import Section, Tile, write_gallery
 from photogen.core.image import save_image
+from photogen.core.weights import save_safetensors
 from photogen.pix2pix.data import from_model
 
 LOG_FIELDS = ["step", "epoch", "G_GAN", "G_L1", "D_real", "D_fake", "lr", "seconds"]
@@ -20,20 +20,13 @@ LOG_FIELDS = ["step", "epoch", "G_GAN", "G_L1", "D_real", "D_fake", "lr", "secon
 
 def save_generator(model: nn.Module, path: str | os.PathLike, meta: dict) -> Path:
     """The generator's weights as safetensors (reference key names), settings as metadata."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": "photogen-pix2pix-generator", **{k: str(v) for k, v in meta.items()}}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
-    return Path(path)
+    return save_safetensors(
+        model.state_dict(), path, {"format": "photogen-pix2pix-generator", **meta}
+    )
 
 
 def write_log(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_atomic(path, rows, LOG_FIELDS)
 
 
 def plot_losses(path: Path, rows: list[dict]) -> None:

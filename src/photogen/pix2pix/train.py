@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -32,6 +31,7 @@ from photogen.core.training import (
     gather_rng_states,
     init_distributed,
     load_checkpoint,
+    open_run_dir,
     save_checkpoint,
     seed_everything,
     set_rng_state,
@@ -128,13 +128,7 @@ def train(
     cfg = cfg.check()
     world, rank, device = init_distributed(device)
     main = rank == 0
-    run_dir = Path(cfg.run_dir)
-    ckpt_path = run_dir / "checkpoint.pt"
-    if ckpt_path.exists() and not resume:
-        raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it")
-    if resume and not ckpt_path.exists():
-        raise ValueError(f"--resume: {ckpt_path} does not exist")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir, ckpt_path = open_run_dir(cfg.run_dir, resume)
 
     pairs = find_pairs(cfg.data, "train")
     dataset = AlignedDataset(

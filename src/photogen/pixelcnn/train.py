@@ -8,7 +8,6 @@ the fast sampler every ``sample_every`` steps).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
@@ -18,9 +17,15 @@ from pathlib import Path
 
 import torch
 
-from photogen.core.atomic import atomic_path, write_text_atomic
+from photogen.core.atomic import atomic_path, write_csv_atomic, write_text_atomic
 from photogen.core.image import save_image
-from photogen.core.training import load_checkpoint, save_checkpoint, seed_everything
+from photogen.core.training import (
+    load_checkpoint,
+    open_run_dir,
+    save_checkpoint,
+    seed_everything,
+)
+from photogen.core.weights import save_safetensors
 from photogen.pixelcnn.data import PatchSampler, load_source
 from photogen.pixelcnn.model import PixelCNN, PixelCNNConfig
 
@@ -50,13 +55,8 @@ class TrainConfig:
 
 
 def save_model(model: PixelCNN, path: Path, meta: dict) -> None:
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": "photogen-pixelcnn", "config": json.dumps(model.config.to_dict()),
-                **{k: str(v) for k, v in meta.items()}}  # fmt: skip
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
+    metadata = {"format": "photogen-pixelcnn", "config": json.dumps(model.config.to_dict()), **meta}
+    save_safetensors(model.state_dict(), path, metadata)
 
 
 def load_model(path: str | Path) -> PixelCNN:
@@ -138,13 +138,7 @@ def train(
     """Train (or resume) the run in ``cfg.run_dir``; return a summary."""
     from photogen.pixelcnn.sample import sample_fast
 
-    run = Path(cfg.run_dir)
-    ckpt = run / "checkpoint.pt"
-    if ckpt.exists() and not resume:
-        raise ValueError(f"{run} already holds a run; pass --resume to continue it")
-    if resume and not ckpt.exists():
-        raise ValueError(f"--resume: {ckpt} does not exist")
-    run.mkdir(parents=True, exist_ok=True)
+    run, ckpt = open_run_dir(cfg.run_dir, resume)
     source = load_source(cfg.source, cfg.size, cfg.grey)
     sampler = PatchSampler(source, cfg.patch, cfg.flips)
     mcfg = PixelCNNConfig(
@@ -168,12 +162,9 @@ def train(
     def checkpoint() -> None:
         save_checkpoint(ckpt, model=model, optimizer=opt, step=step, log=rows)
         save_model(model, run / "model.safetensors", {"steps": step, "patch": cfg.patch})
-        with atomic_path(run / "log.csv") as tmp, open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(
-                f, fieldnames=["step", "bits_per_dim", "val_bits_per_dim", "seconds"]
-            )
-            w.writeheader()
-            w.writerows(rows)
+        write_csv_atomic(
+            run / "log.csv", rows, ["step", "bits_per_dim", "val_bits_per_dim", "seconds"]
+        )
         _plot(run / "loss.png", rows)
 
     model.train()
