@@ -6,7 +6,17 @@ import argparse
 import sys
 
 from photogen import __version__
-from photogen.cli import colorize, demo, match, pix2pix, pixelcnn, stylize, texture, weights
+from photogen.cli import (
+    colorize,
+    demo,
+    learn,
+    match,
+    pix2pix,
+    pixelcnn,
+    stylize,
+    texture,
+    weights,
+)
 from photogen.cli.common import UsageError, error
 from photogen.core.image import ImageError
 from photogen.core.weights import WeightsError
@@ -19,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"photogen {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, demo, weights):
+    for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, weights):
         module.add_parser(sub)
     return p
 
