@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     sections.append(_colorize_section(args, out, device))
     sections += _pix2pix_sections(args, out, device)
     sections.append(_pixelcnn_section(args, out, device))
+    sections.append(_learn_section(args, out, device))
     page = write_gallery(out / "index.html", "photogen demo", sections)
     info(args, f"gallery: {page}")
     return 0
@@ -272,3 +273,48 @@ def _pixelcnn_section(args: argparse.Namespace, out: Path, device) -> Section:
     return Section("Autoregressive pixels: Gated PixelCNN (van den Oord et al. 2016)", tiles,
                    settings, note="Every pixel is drawn from the network's 256-way softmax "
                    "given the pixels above and to its left.")  # fmt: skip
+
+
+def _learn_section(args: argparse.Namespace, out: Path, device) -> Section:
+    """The foundations: the MLP playground figures and a small CNN on scikit-learn's digits."""
+    import shutil
+
+    from photogen.learn.cnn import CNNConfig, train_cnn
+    from photogen.learn.playground import PlaygroundConfig, make_playground
+
+    pg = make_playground(
+        out / "learn_playground",
+        PlaygroundConfig(
+            points=60 if args.fast else 400, epochs=5 if args.fast else 200, seed=args.seed
+        ),
+    )
+    run = out / "learn_cnn_digits"
+    if run.exists():
+        shutil.rmtree(run)
+    cnn = train_cnn(
+        CNNConfig("sklearn-digits", str(run), epochs=1 if args.fast else 15, seed=args.seed), device
+    )
+    info(
+        args,
+        f"learn: playground {pg['seconds']} s, CNN on digits "
+        f"{100 * cnn['test_accuracy']:.1f}% test accuracy",
+    )
+    tiles = [
+        Tile(
+            out / "learn_playground" / "regions_hidden.png",
+            "perceptron vs MLPs with 3, 6, 20 (and 20 + 20) hidden units",
+        ),
+        Tile(out / "learn_playground" / "loss_surface.png", "loss surface, gradient descent"),
+        Tile(run / "confusion.png", "CNN on scikit-learn digits: confusion matrix"),
+        Tile(run / "filters.png", "its first-layer filters"),
+    ]
+    return Section(
+        "Foundations: perceptron, MLP, CNN (photogen learn)",
+        tiles,
+        {
+            "CNN test accuracy": cnn["test_accuracy"],
+            "CNN epochs": cnn["epochs"],
+            "playground seconds": pg["seconds"],
+        },
+        note="Full sheets: learn_playground/index.html, learn_cnn_digits/index.html.",
+    )

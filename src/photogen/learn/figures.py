@@ -74,25 +74,30 @@ def filters_figure(weight: torch.Tensor, path: Path) -> None:
     save_figure(fig, path)
 
 
+def _maps_grid(acts: torch.Tensor, cols: int, scale: int) -> np.ndarray:
+    """Channels ``(K, h, w)``, each scaled to [0, 1] on its own, as one grey mosaic."""
+    flat = acts.flatten(1)
+    lo, hi = flat.min(1).values, flat.max(1).values
+    norm = (acts - lo[:, None, None]) / (hi - lo).clamp(min=1e-8)[:, None, None]
+    return image_grid(norm[:, None], cols, pad=1, scale=scale)[0, 0].numpy()
+
+
 def feature_maps_figure(stages: dict[str, torch.Tensor], path: Path, label: str) -> None:
     """The input, and every channel of conv1 and conv2 (after ReLU) for one image."""
     plt = pyplot()
-    layers = [("conv1", stages["conv1"][0]), ("conv2", stages["conv2"][0])]
-    cols = 16
-    rows = 1 + sum(math.ceil(len(a) / cols) for _, a in layers)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.6, rows * 0.66), dpi=90)
-    for ax in axes.ravel():
+    c1, c2 = stages["conv1"][0], stages["conv2"][0]
+    scale2 = max(1, c1.shape[-1] // c2.shape[-1])
+    panels = [
+        (stages["input"][0, 0].numpy(), label),
+        (_maps_grid(c1, 8, 1), f"conv1 + ReLU: {len(c1)} maps"),
+        (_maps_grid(c2, 8, scale2), f"conv2 + ReLU: {len(c2)} maps (shown x{scale2})"),
+    ]
+    widths = [1, 3, 3]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 6), dpi=90, width_ratios=widths)
+    for ax, (img, title) in zip(axes, panels, strict=True):
+        ax.imshow(img, cmap="magma" if ax is not axes[0] else "gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
         ax.axis("off")
-    axes[0, 0].imshow(stages["input"][0, 0].numpy(), cmap="gray", vmin=0, vmax=1)
-    axes[0, 0].set_title(label, fontsize=7, loc="left")
-    r = 1
-    for name, acts in layers:
-        for k, a in enumerate(acts):
-            ax = axes[r + k // cols, k % cols]
-            ax.imshow(a.numpy(), cmap="magma")
-            if k == 0:
-                ax.set_title(name, fontsize=7, loc="left")
-        r += math.ceil(len(acts) / cols)
     fig.tight_layout()
     save_figure(fig, path)
 
