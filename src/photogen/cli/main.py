@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(colorize.rewrite_argv(argv))
+    args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
     try:
         return args.func(args)
     except UsageError as exc:

@@ -1,14 +1,26 @@
-"""``photogen texture``: texture synthesis from one example (Gatys et al. 2015)."""
+"""``photogen texture``: texture synthesis from one example.
+
+``--method gatys`` (CNN Gram matrices, Gatys et al. 2015, the default), ``efros-leung``
+(non-parametric sampling, 1999), ``quilting`` (Efros & Freeman 2001) or ``heeger-bergen``
+(pyramid histograms, 1995); ``photogen texture compare SRC -o DIR`` runs them all (and a
+PixelCNN) on one example and writes one sheet.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import torch
+from tqdm import tqdm
+
+from photogen.classic.compare import METHODS
 from photogen.cli.common import (
     Progress,
+    UsageError,
     add_runtime_args,
     check_output,
+    info,
     output_path,
     parse_layers,
     parse_size,
@@ -19,14 +31,21 @@ from photogen.core.image import list_images, read_image, save_image
 from photogen.gatys.texture import TextureConfig, synthesize_texture
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
+CLASSIC = ("efros-leung", "quilting", "heeger-bergen")
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "texture",
-        help="synthesise a texture from an example image (Gatys et al. 2015)",
-        description="Synthesise new texture from one example by matching Gram matrices of CNN "
-        "features. SOURCE may be files, folders or globs; a bad file is reported and skipped.",
+        help="synthesise a texture from an example image (Gatys, Efros-Leung, quilting, "
+        "Heeger-Bergen); 'texture compare' runs them all",
+        description="Synthesise new texture from one example: by matching Gram matrices of CNN "
+        "features (--method gatys, default), by non-parametric sampling (efros-leung), by image "
+        "quilting, or by matching pyramid histograms (heeger-bergen). SOURCE may be files, "
+        "folders or globs; a bad file is reported and skipped. 'photogen texture compare SRC "
+        "-o DIR' runs every method (and a PixelCNN) on one example and writes DIR/index.html.",
     )
+    p.add_argument("--method", default="gatys", choices=["gatys", *CLASSIC])
     p.add_argument("source", nargs="+", help="example texture image(s), folder(s) or glob(s)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
     d = TextureConfig()
@@ -46,12 +65,154 @@ def add_parser(sub) -> None:
     p.add_argument("--tileable", action="store_true", help="seamless, tileable output")
     p.add_argument("--history-size", type=int, default=d.history_size, help="L-BFGS memory")
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
+    g = p.add_argument_group("classical methods")
+    g.add_argument("--window", type=int, default=11, help="efros-leung: neighbourhood side (odd)")
+    g.add_argument(
+        "--epsilon",
+        type=float,
+        default=0.1,
+        help="efros-leung: candidates within (1 + epsilon) of the best match",
+    )
+    g.add_argument(
+        "--mask",
+        help="efros-leung: fill the holes of SOURCE instead (image: black "
+        "or transparent = to fill); output has SOURCE's size",
+    )
+    g.add_argument("--block", type=int, default=32, help="quilting: block side")
+    g.add_argument("--overlap", type=int, default=None, help="quilting: overlap (block / 6)")
+    g.add_argument("--iterations", type=int, default=5, help="heeger-bergen: iterations")
+    g.add_argument("--pyramid-levels", type=int, default=4, help="heeger-bergen: band levels")
+    g.add_argument(
+        "--save-iterations",
+        action="store_true",
+        help="heeger-bergen: also write iterations 0..N side by side",
+    )
     add_runtime_args(p)
     p.set_defaults(func=run)
+
+    c = sub.add_parser(
+        "texture-compare",
+        help=argparse.SUPPRESS,
+        description="Run every texture method on one example; write "
+        "OUT/<method>.png, results.csv/json (seconds, Gram distance in a random "
+        "network none of them optimised, histogram distance) and OUT/index.html.",
+    )
+    c.add_argument("source", help="example texture image")
+    c.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    c.add_argument(
+        "--methods", default=",".join(METHODS), help="comma list of " + ", ".join(METHODS)
+    )
+    c.add_argument("--size", type=int, default=192, help="output side")
+    c.add_argument("--example-size", type=int, default=128, help="example's longer side")
+    c.add_argument("--window", type=int, default=11)
+    c.add_argument("--block", type=int, default=32)
+    c.add_argument("--iterations", type=int, default=5)
+    c.add_argument("--gatys-steps", type=int, default=200)
+    c.add_argument("--pixelcnn-steps", type=int, default=500)
+    c.add_argument("--pixelcnn-model", help="a trained 'pixelcnn train' run (skips training)")
+    add_runtime_args(c)
+    c.set_defaults(func=run_compare)
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    """``texture compare ...`` -> ``texture-compare ...`` (sources are positional)."""
+    if (
+        len(argv) >= 2
+        and argv[0] == "texture"
+        and argv[1] == "compare"
+        and not Path("compare").exists()
+    ):
+        return ["texture-compare", *argv[2:]]
+    return argv
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from photogen.classic.compare import CompareConfig, compare
+
+    device = setup_runtime(args)
+    source = read_image(args.source, max_pixels=args.max_pixels)
+    cfg = CompareConfig(
+        size=args.size,
+        example_size=args.example_size,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        window=args.window,
+        block=args.block,
+        iterations=args.iterations,
+        gatys_steps=args.gatys_steps,
+        pixelcnn_steps=args.pixelcnn_steps,
+        pixelcnn_model=args.pixelcnn_model,
+        seed=args.seed,
+    )
+    rows = compare(
+        source, args.output, cfg, device, Path(args.source).stem, log=lambda m: info(args, m)
+    )
+    best = min(rows, key=lambda r: r["gram_random"])
+    info(
+        args,
+        f"{len(rows)} methods; closest Gram statistics: {best['method']} -> "
+        f"{args.output / 'index.html'}",
+    )
+    return 0
+
+
+def run_classic(args: argparse.Namespace) -> int:
+    """--method efros-leung | quilting | heeger-bergen (no network)."""
+    from photogen.classic import efros_leung, heeger_bergen, quilting
+
+    sources = list_images(args.source)
+    batch = len(sources) > 1
+    check_output(args.output, batch)
+    size = parse_size(args.size)
+
+    def work(path: Path) -> Path:
+        source = read_image(path, max_pixels=args.max_pixels)[:, :3]
+        out = output_path(args.output, path.stem, f"_{args.method}", batch)
+        hw = size or tuple(source.shape[-2:])
+        if args.method == "efros-leung":
+            cfg = efros_leung.EfrosLeungConfig(
+                window=args.window, epsilon=args.epsilon, seed=args.seed
+            )
+            if args.mask:
+                m = read_image(args.mask, keep_alpha=True, max_pixels=args.max_pixels)[0]
+                if m.shape[-2:] != source.shape[-2:]:
+                    raise UsageError(
+                        f"--mask is {m.shape[-1]}x{m.shape[-2]}, "
+                        f"{path.name} is {source.shape[-1]}x{source.shape[-2]}"
+                    )
+                known = (m[:3].mean(0) > 0.5) & (m[3] > 0.5)
+                total = int((~known).sum())
+            else:
+                total = hw[0] * hw[1]
+            with tqdm(
+                total=total, desc=path.stem, unit="px", disable=args.quiet, leave=False
+            ) as bar:
+                if args.mask:
+                    image = efros_leung.fill_holes(source, known, cfg, bar.update)
+                else:
+                    image = efros_leung.synthesize(source, hw, cfg, bar.update)
+        elif args.method == "quilting":
+            cfg = quilting.QuiltingConfig(block=args.block, overlap=args.overlap, seed=args.seed)
+            image = quilting.quilt(source, hw, cfg)
+        else:
+            cfg = heeger_bergen.HeegerBergenConfig(args.pyramid_levels, args.iterations, args.seed)
+            steps = []
+            image = heeger_bergen.synthesize(source, hw, cfg, lambda i, x: steps.append(x))
+            if args.save_iterations:
+                strip = torch.cat(
+                    [torch.nn.functional.pad(s, (0, 4), value=1.0) for s in steps], -1
+                )
+                save_image(strip, out.with_name(out.stem + "_iterations.png"))
+        return save_image(image, out)
+
+    return run_batch(args, sources, work)
 
 
 def run(args: argparse.Namespace) -> int:
     device = setup_runtime(args)
+    if args.method in CLASSIC:
+        return run_classic(args)
+    if args.mask:
+        raise UsageError("--mask works with --method efros-leung")
     config = TextureConfig(
         network=args.network,
         layers=parse_layers(args.layers),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import torch
 
@@ -99,3 +101,15 @@ def available_memory(device: torch.device) -> int:
     except OSError:
         pass
     return 8 * 1024**3
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run many tiny tensor ops on one thread (threads only add overhead there, and much of it
+    on a loaded machine); the previous setting is restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
