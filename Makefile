@@ -25,6 +25,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/colorize.py
 	$(BIN)/python benchmarks/pix2pix.py
 	$(BIN)/python benchmarks/pixelcnn.py
+	$(BIN)/python benchmarks/texture_classics.py
+	$(BIN)/python benchmarks/learn.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples

@@ -134,7 +134,9 @@ def grow(
         best = dist.min(0).values
         limit = torch.where(best > 0, best * (1 + cfg.epsilon), best) + 1e-6
         ok = dist <= limit
-        pick = torch.multinomial(ok.T.to(torch.float32), 1, generator=gen)[:, 0]
+        # uniform among the candidates: the largest of independent uniform keys
+        keys = torch.rand(ok.shape, generator=gen, dtype=canvas.dtype)
+        pick = torch.where(ok, keys, -1.0).argmax(0)
         inner[:, ys, xs] = centres[pick].T
         inner_known[ys, xs] = True
         if progress is not None:

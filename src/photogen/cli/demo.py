@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         )
         info(args, f"texture {name}: {result.seconds:.1f} s")
 
+    sections.append(_classic_section(args, out, device))
+
     max_size = 96 if args.fast else 384
     jobs = [
         ("chelsea", ["ihc"], False, None),
@@ -317,4 +319,39 @@ def _learn_section(args: argparse.Namespace, out: Path, device) -> Section:
             "playground seconds": pg["seconds"],
         },
         note="Full sheets: learn_playground/index.html, learn_cnn_digits/index.html.",
+    )
+
+
+def _classic_section(args: argparse.Namespace, out: Path, device) -> Section:
+    """The three classical methods on scikit-image's brick (no network, seconds)."""
+    from photogen.compare.texture import CompareConfig, compare
+
+    cfg = CompareConfig(
+        size=48 if args.fast else 160,
+        example_size=32 if args.fast else 96,
+        methods=("efros-leung", "quilting", "heeger-bergen"),
+        window=5 if args.fast else 11,
+        block=12 if args.fast else 24,
+        seed=args.seed,
+    )
+    folder = out / "texture_classics"
+    rows = compare(load_sample("brick"), folder, cfg, device, "brick")
+    info(
+        args,
+        "classical textures: " + ", ".join(f"{r['method']} {r['seconds']:.1f} s" for r in rows),
+    )
+    tiles = [Tile(folder / "example.png", "brick (example)")]
+    tiles += [
+        Tile(
+            folder / f"{r['method']}.png",
+            f"{r['method']}: {r['seconds']:.1f} s, Gram {r['gram_random']}",
+        )
+        for r in rows
+    ]
+    tiles.append(Tile(folder / "heeger-bergen_iterations.png", "Heeger-Bergen iterations 0..5"))
+    return Section(
+        "Classical texture synthesis: Efros-Leung, quilting, Heeger-Bergen",
+        tiles,
+        {"output": f"{cfg.size}x{cfg.size}", "window": cfg.window, "block": cfg.block},
+        note="photogen texture compare runs these, Gatys and a PixelCNN on one sheet.",
     )

@@ -14,7 +14,6 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from photogen.classic.compare import METHODS
 from photogen.cli.common import (
     Progress,
     UsageError,
@@ -27,6 +26,7 @@ from photogen.cli.common import (
     run_batch,
     setup_runtime,
 )
+from photogen.compare.texture import METHODS
 from photogen.core.image import list_images, read_image, save_image
 from photogen.gatys.texture import TextureConfig, synthesize_texture
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
@@ -127,7 +127,7 @@ def rewrite_argv(argv: list[str]) -> list[str]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from photogen.classic.compare import CompareConfig, compare
+    from photogen.compare.texture import CompareConfig, compare
 
     device = setup_runtime(args)
     source = read_image(args.source, max_pixels=args.max_pixels)

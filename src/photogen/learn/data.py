@@ -1,15 +1,13 @@
 """Labelled image datasets for the CNN and the GAN.
 
-- ``fashion-mnist``: 60,000 + 10,000 28x28 images (Debian package ``dataset-fashion-mnist``);
-- ``digits``: opencv-doc's 5,000 handwritten 20x20 digits (every tenth held out);
-- ``sklearn-digits``: scikit-learn's 1,797 8x8 digits (pip-installable; every fifth held out).
+``fashion-mnist`` (Debian), ``digits`` (opencv-doc's 20x20) and ``sklearn-digits`` (8x8, pip):
+see :mod:`photogen.core.datasets`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 DATASETS = ("fashion-mnist", "digits", "sklearn-digits")
@@ -49,7 +47,7 @@ class ImageSet:
 
 
 def _subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int):
-    """The first ``limit`` items of a fixed class-balanced shuffle (all when ``limit`` is None)."""
+    """The first ``limit`` items of a fixed random shuffle (all when ``limit`` is None)."""
     if limit is None or limit >= len(x):
         return x, y
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -58,28 +56,15 @@ def _subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int):
 
 def load_dataset(name: str, limit: int | None = None, test_limit: int | None = None) -> ImageSet:
     """Load a dataset by name; ``limit`` / ``test_limit`` keep a fixed random subset."""
-    if name == "sklearn-digits":
-        try:
-            from sklearn.datasets import load_digits
-        except ImportError as exc:  # pragma: no cover - a dependency
-            raise ValueError(
-                "sklearn-digits needs scikit-learn (pip install scikit-learn)"
-            ) from exc
-        d = load_digits()
-        x = torch.from_numpy((d.images / 16.0).astype(np.float32))[:, None]
-        y = torch.from_numpy(d.target.astype(np.int64))
-        held = torch.arange(len(x)) % 5 == 0
-        tx, ty, vx, vy = x[~held], y[~held], x[held], y[held]
-        classes = DIGIT_CLASSES
-    elif name in ("fashion-mnist", "digits"):
-        from photogen.pixelcnn.data import load_source
+    from photogen.core import datasets
 
-        src = load_source(name)
-        tx, vx = src.train.float() / 255.0, src.val.float() / 255.0
-        ty, vy = src.train_labels, src.val_labels
-        classes = FASHION_CLASSES if name == "fashion-mnist" else DIGIT_CLASSES
-    else:
+    loaders = {"fashion-mnist": datasets.fashion_mnist, "digits": datasets.opencv_digits,
+               "sklearn-digits": datasets.sklearn_digits}  # fmt: skip
+    if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    tx, ty, vx, vy = loaders[name]()
+    classes = FASHION_CLASSES if name == "fashion-mnist" else DIGIT_CLASSES
     tx, ty = _subset(tx, ty, limit, 0)
     vx, vy = _subset(vx, vy, test_limit, 1)
-    return ImageSet(name, tx.contiguous(), ty, vx.contiguous(), vy, classes)
+    scale = lambda x: (x.float() / 255.0).contiguous()  # noqa: E731
+    return ImageSet(name, scale(tx), ty, scale(vx), vy, classes)

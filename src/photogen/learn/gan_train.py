@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
+from photogen.core.frechet import frechet_distance
 from photogen.core.gallery import Section, Tile, write_gallery
 from photogen.core.image import save_image
 from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
@@ -40,7 +41,6 @@ from photogen.learn.loop import (
     pyplot,
     save_figure,
 )
-from photogen.pix2pix.metrics import frechet_distance
 
 FORMAT = "photogen-learn-gan"
 

@@ -11,12 +11,13 @@ and *not comparable* to published FIDs. Other networks plug in with
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from photogen.core.frechet import frechet_distance
 
 FeatureFn = Callable[[torch.Tensor], torch.Tensor]
 _FID_FEATURES: dict[str, Callable[[torch.device], FeatureFn]] = {}
@@ -82,26 +83,6 @@ def ssim(pred: torch.Tensor, target: torch.Tensor) -> float:
     from kornia.metrics import ssim as kornia_ssim
 
     return float(kornia_ssim(pred.float(), target.float(), window_size=11, max_val=1.0).mean())
-
-
-def frechet_distance(feat_a: torch.Tensor, feat_b: torch.Tensor) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) of two ``(N, D)`` feature sets."""
-    from scipy import linalg
-
-    a, b = feat_a.double().numpy(), feat_b.double().numpy()
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("the Frechet distance needs at least 2 images per set")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():  # singular for fewer images than dimensions: handled
-        warnings.simplefilter("ignore")
-        covmean = linalg.sqrtm(s_a @ s_b)
-        if not np.isfinite(covmean).all():  # regularise, as the reference FID code does
-            eps = np.eye(len(s_a)) * 1e-6
-            covmean = linalg.sqrtm((s_a + eps) @ (s_b + eps))
-    covmean = covmean.real
-    diff = mu_a - mu_b
-    return float(diff @ diff + np.trace(s_a) + np.trace(s_b) - 2.0 * np.trace(covmean))
 
 
 class MetricSet:

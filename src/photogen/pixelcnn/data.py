@@ -12,33 +12,24 @@ Images become integer levels ``0..255``. Held-out data for bits/dim:
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from photogen.core.datasets import FASHION_MNIST, OPENCV_DIGITS, fashion_mnist, opencv_digits
 from photogen.core.image import list_images, read_image
 
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-OPENCV_DIGITS = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
+__all__ = ["FASHION_MNIST", "OPENCV_DIGITS", "PatchSampler", "Source", "load_source", "to_levels"]
+
 DATASETS = ("fashion-mnist", "digits")
 
 
 def to_levels(image: torch.Tensor) -> torch.Tensor:
     """``[0, 1]`` float -> uint8 levels."""
     return (image.clamp(0, 1) * 255.0).round().to(torch.uint8)
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 @dataclass
@@ -69,26 +60,9 @@ def load_source(source: str | os.PathLike, size: int | None = None, grey: bool =
         grey: read files as one channel (the mean of R, G, B).
     """
     text = str(source)
-    if text == "fashion-mnist":
-        if not FASHION_MNIST.is_dir():
-            raise ValueError(
-                "fashion-mnist needs the Debian package dataset-fashion-mnist "
-                f"(apt install dataset-fashion-mnist; expected {FASHION_MNIST})"
-            )
-        load = lambda n: torch.from_numpy(_read_idx(FASHION_MNIST / n).copy())  # noqa: E731
-        return Source(
-            "fashion-mnist", load("train-images-idx3-ubyte.gz")[:, None],
-            load("t10k-images-idx3-ubyte.gz")[:, None],
-            load("train-labels-idx1-ubyte.gz").long(), load("t10k-labels-idx1-ubyte.gz").long(),
-        )  # fmt: skip
-    if text == "digits":
-        if not OPENCV_DIGITS.is_file():
-            raise ValueError(f"digits needs the Debian package opencv-doc ({OPENCV_DIGITS})")
-        sheet = to_levels(read_image(OPENCV_DIGITS).mean(1, keepdim=True))[0, 0]
-        tiles = sheet.unfold(0, 20, 20).unfold(1, 20, 20).reshape(-1, 1, 20, 20)
-        labels = torch.arange(len(tiles)) // (len(tiles) // 10)
-        held = torch.arange(len(tiles)) % 10 == 0
-        return Source("digits", tiles[~held], tiles[held], labels[~held], labels[held])
+    if text in ("fashion-mnist", "digits"):
+        tx, ty, vx, vy = fashion_mnist() if text == "fashion-mnist" else opencv_digits()
+        return Source(text, tx, vx, ty, vy)
     path = Path(text)
     if path.is_dir():
         side = size or 32
