@@ -85,6 +85,13 @@ def _ssd(windows, windows_sq, templates, weights, engine: str) -> torch.Tensor:
     )
 
 
+def _draw(ok: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """For each column of ``ok (P, B)``, one row drawn uniformly among its True entries
+    (the largest of independent uniform keys)."""
+    keys = torch.rand(ok.shape, generator=gen)
+    return torch.where(ok, keys, -1.0).argmax(0)
+
+
 def grow(
     canvas: torch.Tensor,
     known: torch.Tensor,
@@ -134,9 +141,7 @@ def grow(
         best = dist.min(0).values
         limit = torch.where(best > 0, best * (1 + cfg.epsilon), best) + 1e-6
         ok = dist <= limit
-        # uniform among the candidates: the largest of independent uniform keys
-        keys = torch.rand(ok.shape, generator=gen, dtype=canvas.dtype)
-        pick = torch.where(ok, keys, -1.0).argmax(0)
+        pick = _draw(ok, gen)
         inner[:, ys, xs] = centres[pick].T
         inner_known[ys, xs] = True
         if progress is not None:
