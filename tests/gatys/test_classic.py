@@ -141,3 +141,18 @@ def test_cli_classic_methods_and_compare(tmp_path, tiny_texture, capsys):
     assert (cmp_dir / "index.html").is_file() and (cmp_dir / "quilting.png").is_file()
     assert main(["texture", "compare", str(tiny_texture), "-o", str(cmp_dir), "--methods",
                  "nope", "-q"]) == 1  # fmt: skip
+
+
+def test_compare_runs_the_network_methods_too(tmp_path, tiny_texture):
+    from photogen.compare.texture import CompareConfig, compare, histogram_w1
+    from photogen.core.image import read_image
+
+    src = read_image(tiny_texture)
+    cfg = CompareConfig(size=32, example_size=32, methods=("gatys", "pixelcnn"), gatys_steps=3,
+                        pixelcnn_steps=2)  # fmt: skip
+    rows = compare(src, tmp_path, cfg)
+    assert [r["method"] for r in rows] == ["gatys", "pixelcnn"]
+    for r in rows:
+        out = read_image(tmp_path / f"{r['method']}.png")
+        assert out.shape == (1, 3, 32, 32) and r["gram_random"] > 0
+    assert histogram_w1(src, src) == 0.0 and histogram_w1(src, 1 - src) > 10

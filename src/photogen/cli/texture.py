@@ -143,8 +143,18 @@ def run_compare(args: argparse.Namespace) -> int:
         pixelcnn_model=args.pixelcnn_model,
         seed=args.seed,
     )
+
+    def bar(label, unit, **kw):
+        return tqdm(desc=label, unit=unit, disable=args.quiet, leave=False, **kw)
+
     rows = compare(
-        source, args.output, cfg, device, Path(args.source).stem, log=lambda m: info(args, m)
+        source,
+        args.output,
+        cfg,
+        device,
+        Path(args.source).stem,
+        log=lambda m: info(args, m),
+        bar=bar,
     )
     best = min(rows, key=lambda r: r["gram_random"])
     info(

@@ -82,7 +82,7 @@ def _fit(example: torch.Tensor, side: int) -> torch.Tensor:
     return F.interpolate(example, size=size, mode="bicubic", antialias=True).clamp(0, 1)
 
 
-def _run_pixelcnn(example, cfg: CompareConfig, out: Path, device, log) -> torch.Tensor:
+def _run_pixelcnn(example, cfg: CompareConfig, out: Path, device, log, bar) -> torch.Tensor:
     from photogen.pixelcnn.sample import sample_fast
     from photogen.pixelcnn.train import TrainConfig, load_model, train
 
@@ -96,7 +96,7 @@ def _run_pixelcnn(example, cfg: CompareConfig, out: Path, device, log) -> torch.
         tc = TrainConfig(
             source=str(src),
             run_dir=str(run),
-            patch=32,
+            patch=max(8, min(32, min(example.shape[-2:]) // 2)),  # leaves a held-out strip
             steps=cfg.pixelcnn_steps,
             hidden=48,
             layers=8,
@@ -105,9 +105,19 @@ def _run_pixelcnn(example, cfg: CompareConfig, out: Path, device, log) -> torch.
             val_every=10**9,
             seed=cfg.seed,
         )
-        train(tc, device, log=log)
+        train(
+            tc,
+            device,
+            progress=(lambda **kw: bar("pixelcnn train", "step", **kw)) if bar else None,
+            log=log,
+        )
         model = load_model(run).to(device)
-    levels = sample_fast(model, 1, (cfg.size, cfg.size), seed=cfg.seed)
+    rows = bar("pixelcnn sample", "row", total=cfg.size) if bar else None
+    levels = sample_fast(
+        model, 1, (cfg.size, cfg.size), seed=cfg.seed, progress=rows.update if rows else None
+    )
+    if rows:
+        rows.close()
     img = levels.float() / 255.0
     return img.expand(-1, 3, -1, -1) if img.shape[1] == 1 else img
 
@@ -119,6 +129,7 @@ def run_method(
     out: Path,
     device,
     log: Callable[[str], None],
+    bar: Callable | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """One method's output ``(1, 3, size, size)`` and its settings."""
     size = (cfg.size, cfg.size)
@@ -154,7 +165,7 @@ def run_method(
             "iterations": c.iterations,
         }
     if name == "pixelcnn":
-        return _run_pixelcnn(example, cfg, out, device, log), {
+        return _run_pixelcnn(example, cfg, out, device, log, bar), {
             "model": cfg.pixelcnn_model
             or f"Gated PixelCNN trained here, {cfg.pixelcnn_steps} steps"
         }
@@ -168,8 +179,12 @@ def compare(
     device: torch.device | str = "cpu",
     title: str = "texture",
     log: Callable[[str], None] = lambda msg: None,
+    bar: Callable | None = None,
 ) -> list[dict]:
-    """Run every method of ``cfg.methods`` on ``source (1, 3, H, W)``; write the sheet."""
+    """Run every method of ``cfg.methods`` on ``source (1, 3, H, W)``; write the sheet.
+
+    ``bar(label, unit, **tqdm_kwargs)`` makes a progress bar for the long steps (PixelCNN).
+    """
     cfg = cfg or CompareConfig()
     bad = [m for m in cfg.methods if m not in METHODS]
     if bad:
@@ -183,7 +198,7 @@ def compare(
     for name in cfg.methods:
         torch.manual_seed(cfg.seed)
         t0 = time.perf_counter()
-        image, settings = run_method(name, example, cfg, out, device, log)
+        image, settings = run_method(name, example, cfg, out, device, log, bar)
         seconds = time.perf_counter() - t0
         save_image(image, out / f"{name}.png")
         row = {
