@@ -86,7 +86,9 @@ def test_build_on_a_two_worker_dask_cluster_equals_a_local_build(photo_dirs, tmp
     assert torch.equal(dask_db.tiny(np.arange(60)), local.tiny(np.arange(60)))
 
 
-@pytest.mark.parametrize("use_faiss, index", [(False, "flat"), (True, "flat"), (True, "hnsw")])
+@pytest.mark.parametrize(
+    "use_faiss, index", [(False, "flat"), (True, "flat"), (True, "hnsw"), (True, "ivf")]
+)
 def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(
     photo_dirs, tmp_path, use_faiss, index
 ):
@@ -97,9 +99,16 @@ def test_shortlist_and_rerank_is_exact_with_a_large_shortlist(
     fit_pca(db, dims=8)
     queries = tiny_image(torch.rand(4, 3, 40, 40)[:1]).expand(1, -1, -1, -1)
     queries = torch.cat([queries, db.tiny(np.array([5, 40]))])
-    d, ids = Searcher(db, use_faiss=use_faiss, index=index).search(queries, 5, len(db))
+    searcher = Searcher(db, use_faiss=use_faiss, index=index, nprobe=10**6)
+    d, ids = searcher.search(queries, 5, len(db))
     de, ie = exact_search(db, queries, k=5)
     assert torch.equal(ids, ie) and torch.allclose(d, de, atol=1e-5)
+    searcher.norms = None  # the re-rank of databases without stored norms agrees
+    assert torch.allclose(searcher.search(queries, 5, len(db))[0], d, atol=1e-5)
+    if index != "flat":  # the index was saved and is read back
+        assert (db.root / f"index_colour_{index}.faiss").is_file()
+        again = Searcher(db, index=index, nprobe=10**6).search(queries, 5, len(db))
+        assert torch.equal(again[1], ids)
     assert ids[1, 0] == 5 and float(d[1, 0]) == pytest.approx(0, abs=1e-5)
 
 

@@ -1,11 +1,18 @@
 """Nearest tiny images: a PCA shortlist, re-ranked exactly (Torralba et al. 2008, Sec. 3).
 
 The normalised vectors are projected on their first ``dims`` principal components (19 in the
-paper, 64 by default); FAISS (``faiss-cpu``: flat, or HNSW for very large databases) finds the
+paper, 64 by default); FAISS (``faiss-cpu``: flat; HNSW or IVF for large databases) finds the
 ``shortlist`` nearest projections, and those candidates are re-ranked with the exact ``D_ssd``
-on the full vectors, recomputed from the memory-mapped uint8 shards. Files in ``DB/``:
-``pca_{colour,grey}.npz`` (mean, components), ``proj_{colour,grey}.npy`` (N x dims float32).
+on the full vectors read from the memory-mapped uint8 shards. Files in ``DB/``:
+``pca_{colour,grey}.npz`` (mean, components), ``proj_{colour,grey}.npy`` (N x dims float32),
+``norms_{colour,grey}.npy`` (N float32: each vector's norm after removing its mean) and the
+FAISS index once built (``index_{kind}_{type}.faiss``, rebuilt when the database grows).
 Without FAISS the shortlist is an exact brute-force search over the projections (torch).
+
+Re-ranking needs no normalisation of the candidates: the query q is normalised (zero mean,
+unit norm), so for a raw candidate x with mean m and centred norm n,
+``q . (x - m) / n = (q . x) / n`` and ``D_ssd = 2 - 2 (q . x) / n``: one dot product with the
+uint8 vector per candidate.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import torch
 
 from photogen.core.atomic import atomic_path
 from photogen.tinyimages.database import TinyDB
-from photogen.tinyimages.tiny import d_ssd, normalise
+from photogen.tinyimages.tiny import d_ssd, grey, normalise
 
 
 def _kind(colour: bool) -> str:
@@ -41,13 +48,26 @@ def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_0
     proj = np.lib.format.open_memmap(
         db.root / f"proj_{kind}.npy.tmp", mode="w+", dtype=np.float32, shape=(n, len(comps))
     )
+    norms = np.empty(n, dtype=np.float32)
     for offset, shard in db.iter_shards():
         for s in range(0, len(shard), 65536):
-            block = normalise(torch.from_numpy(np.array(shard[s : s + 65536])), colour)
+            raw = torch.from_numpy(np.array(shard[s : s + 65536]))
+            block = normalise(raw, colour)
             proj[offset + s : offset + s + len(block)] = ((block - mean) @ comps.T).numpy()
+            norms[offset + s : offset + s + len(block)] = centred_norms(raw, colour).numpy()
     proj.flush()
     del proj
+    with atomic_path(db.root / f"norms_{kind}.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, norms)
     (db.root / f"proj_{kind}.npy.tmp").replace(db.root / f"proj_{kind}.npy")
+    for stale in db.root.glob(f"index_{kind}_*.faiss"):
+        stale.unlink()
+
+
+def centred_norms(tiny: torch.Tensor, colour: bool = True) -> torch.Tensor:
+    """``||x - mean(x)||`` of each raw vector (the divisor :func:`normalise` uses)."""
+    x = (tiny.float() if colour else grey(tiny)).flatten(1)
+    return (x - x.mean(dim=1, keepdim=True)).norm(dim=1)
 
 
 class Searcher:
@@ -60,11 +80,15 @@ class Searcher:
         index: str = "flat",
         use_faiss: bool | None = None,
         shards: int = 1,
+        nprobe: int = 32,
     ):
-        """``index``: ``flat`` (exact on the projections) or ``hnsw`` (graph, for tens of
-        millions); ``shards`` > 1 splits the projections into that many FAISS indexes searched
-        together (``IndexShards``), as one would across machines or memory banks."""
-        self.db, self.colour = db, colour
+        """``index``: ``flat`` (exact on the projections), ``hnsw`` (graph) or ``ivf``
+        (inverted lists over k-means cells, ``nprobe`` of them visited per query), the last two
+        for tens of millions; ``shards`` > 1 splits the projections into that many FAISS
+        indexes searched together (``IndexShards``), as one would across machines."""
+        if index not in ("flat", "hnsw", "ivf"):
+            raise ValueError(f"index must be flat, hnsw or ivf, got {index!r}")
+        self.db, self.colour, self.nprobe = db, colour, nprobe
         kind = _kind(colour)
         try:
             pca = np.load(db.root / f"pca_{kind}.npz")
@@ -77,6 +101,8 @@ class Searcher:
             raise ValueError(f"{db.root}: the PCA is out of date ({len(self.proj)} vs {len(db)})")
         self.mean = torch.from_numpy(pca["mean"])
         self.components = torch.from_numpy(pca["components"])
+        norms = db.root / f"norms_{kind}.npy"
+        self.norms = torch.from_numpy(np.load(norms)) if norms.exists() else None
         self.index = None
         if use_faiss is None:
             try:
@@ -94,14 +120,32 @@ class Searcher:
         d = self.proj.shape[1]
 
         def make(lo: int, hi: int):
-            index = faiss.IndexHNSWFlat(d, 32) if kind == "hnsw" else faiss.IndexFlatL2(d)
+            if kind == "hnsw":
+                index = faiss.IndexHNSWFlat(d, 32)
+            elif kind == "ivf":
+                nlist = int(min(65536, max(1, 4 * np.sqrt(hi - lo))))
+                index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+                step = max(1, (hi - lo) // (64 * nlist))  # k-means on ~64 points per cell
+                index.train(np.ascontiguousarray(self.proj[lo:hi:step]))
+            else:
+                index = faiss.IndexFlatL2(d)
             for s in range(lo, hi, 1 << 20):
                 index.add(np.ascontiguousarray(self.proj[s : min(hi, s + (1 << 20))]))
             return index
 
         n = len(self.proj)
         if shards <= 1:
-            return make(0, n)
+            if kind == "flat":
+                return make(0, n)
+            cached = self.db.root / f"index_{_kind(self.colour)}_{kind}.faiss"
+            if cached.exists():
+                index = faiss.read_index(str(cached))
+                if index.ntotal == n and index.d == d:
+                    return index
+            index = make(0, n)
+            with atomic_path(cached) as tmp:
+                faiss.write_index(index, str(tmp))
+            return index
         combined = faiss.IndexShards(d, True, True)  # threaded, successive ids
         bounds = np.linspace(0, n, shards + 1).astype(int)
         self._parts = [make(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -116,9 +160,13 @@ class Searcher:
         q = self.project(vectors)
         size = min(size, len(self.proj))
         if self.index is not None:
+            import faiss
+
             for part in [self.index, *getattr(self, "_parts", [])]:
                 if hasattr(part, "hnsw"):  # the graph search must explore at least `size`
                     part.hnsw.efSearch = max(part.hnsw.efSearch, 2 * size)
+                if hasattr(part, "nprobe"):
+                    faiss.extract_index_ivf(part).nprobe = self.nprobe
             _, ids = self.index.search(q, size)
             return ids
         proj = torch.from_numpy(np.array(self.proj))  # brute force: small databases
@@ -134,14 +182,32 @@ class Searcher:
         cand = self.shortlist(queries, max(k, shortlist))  # (Q, S); -1 where HNSW found fewer
         valid = cand >= 0
         safe = np.where(valid, cand, 0)
-        full = normalise(self.db.tiny(safe.ravel()), self.colour).view(*safe.shape, -1)
-        d = 2.0 - 2.0 * torch.einsum("qd,qsd->qs", queries, full)  # D_ssd of unit vectors
-        flat = (queries.norm(dim=1, keepdim=True) == 0) | (full.norm(dim=2) == 0)
-        d = torch.where(flat, (queries**2).sum(1, keepdim=True) + (full**2).sum(2), d)
+        d = self._rerank(queries, safe)
         d = d.clamp_min(0).masked_fill(torch.from_numpy(~valid), float("inf"))
         kk = min(k, d.shape[1])
         dist, order = d.topk(kk, dim=1, largest=False)
         return dist, torch.from_numpy(safe).gather(1, order)
+
+    def _rerank(self, queries: torch.Tensor, cand: np.ndarray, chunk: int = 64) -> torch.Tensor:
+        """Exact ``D_ssd`` of each query to its candidates ``(Q, S)``."""
+        q_flat = queries.norm(dim=1, keepdim=True) == 0
+        if self.norms is None:  # a database from before norms were stored
+            full = normalise(self.db.tiny(cand.ravel()), self.colour).view(*cand.shape, -1)
+            d = 2.0 - 2.0 * torch.einsum("qd,qsd->qs", queries, full)
+            flat = q_flat | (full.norm(dim=2) == 0)
+            return torch.where(flat, (queries**2).sum(1, keepdim=True) + (full**2).sum(2), d)
+        out = torch.empty(cand.shape, dtype=torch.float32)
+        for s in range(0, len(cand), chunk):
+            ids = cand[s : s + chunk]
+            raw = self.db.tiny(ids.ravel())
+            x = (raw.float() if self.colour else grey(raw)).view(*ids.shape, -1)
+            dots = torch.einsum("qd,qsd->qs", queries[s : s + chunk], x)
+            n = self.norms[torch.from_numpy(ids)]
+            flat = q_flat[s : s + chunk] | (n <= 1e-6)
+            # unit query against a flat (zero) candidate: 1; flat query against anything: 1 or 0
+            flat_d = (queries[s : s + chunk] ** 2).sum(1, keepdim=True) + (n > 1e-6).float()
+            out[s : s + chunk] = torch.where(flat, flat_d, 2.0 - 2.0 * dots / n.clamp_min(1e-6))
+        return out
 
 
 def exact_search(db: TinyDB, tinies: torch.Tensor, k: int = 16, colour: bool = True):
