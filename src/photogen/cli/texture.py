@@ -108,7 +108,7 @@ def add_parser(sub) -> None:
     c.add_argument("--block", type=int, default=32)
     c.add_argument("--iterations", type=int, default=5)
     c.add_argument("--gatys-steps", type=int, default=200)
-    c.add_argument("--pixelcnn-steps", type=int, default=500)
+    c.add_argument("--pixelcnn-steps", type=int, default=300)
     c.add_argument("--pixelcnn-model", help="a trained 'pixelcnn train' run (skips training)")
     add_runtime_args(c)
     c.set_defaults(func=run_compare)

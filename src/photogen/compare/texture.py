@@ -40,7 +40,7 @@ class CompareConfig:
     block: int = 32  # quilting
     iterations: int = 5  # Heeger-Bergen
     gatys_steps: int = 200
-    pixelcnn_steps: int = 500
+    pixelcnn_steps: int = 300
     pixelcnn_model: str | None = None  # a trained run instead of training here
     seed: int = 0
 
