@@ -154,8 +154,18 @@ def test_console_script_help():
         [sys.executable, "-m", "photogen.cli.main", "--help"], capture_output=True, text=True
     )
     assert r.returncode == 0
-    for cmd in ("texture", "stylize", "colorize", "pix2pix", "demo", "weights"):
+    for cmd in ("texture", "stylize", "colorize", "pix2pix", "learn", "demo", "weights"):
         assert cmd in r.stdout
+
+
+def test_closed_output_pipe_is_quiet():
+    p = subprocess.Popen(
+        [sys.executable, "-m", "photogen.cli.main", "weights", "list"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    p.stdout.close()  # like `| head` exiting before photogen writes
+    err = p.stderr.read().decode()
+    assert p.wait() in (0, 141) and "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_batch_needs_an_output_folder(tiny_texture, tmp_path):
@@ -176,6 +186,8 @@ def test_weights_list_and_offline_fetch(tmp_path, monkeypatch, capsys):
 def test_demo_fast_shows_every_method(tmp_path):
     assert main(["demo", "--fast", "--out", str(tmp_path), "-q"]) == 0
     page = (tmp_path / "index.html").read_text()
-    for title in ("Texture synthesis", "Style transfer", "colorization", "pix2pix", "PixelCNN"):
+    titles = ("Texture synthesis", "Classical texture", "Style transfer", "colorization",
+              "pix2pix", "PixelCNN", "Foundations")  # fmt: skip
+    for title in titles:
         assert title in page, title
     assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()

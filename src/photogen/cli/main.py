@@ -35,12 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted."""
+    """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted,
+    141 output pipe closed (``photogen ... | head``; quiet, as other command-line tools)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
+        return code
     except UsageError as exc:
         parser.error(str(exc))  # exits with 2
     except (ImageError, WeightsError, ValueError, RuntimeError) as exc:
@@ -49,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 141
     return 0
 
 

@@ -153,6 +153,7 @@ def train_gan(
     log: Callable[[str], None] = lambda msg: None,
     data: ImageSet | None = None,
 ) -> dict:
+    """Train (or resume) the run in ``cfg.run_dir``; return a summary with the last score."""
     run, ckpt = open_run_dir(cfg.run_dir, resume)
     data = data or load_dataset(cfg.dataset, cfg.limit, cfg.test_limit)
     judge = _get_judge(cfg, data, run, device, log, progress).cpu()
