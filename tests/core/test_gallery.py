@@ -16,3 +16,16 @@ def test_gallery_links_images_relatively(tmp_path):
     html = page.read_text()
     assert "src='pics/a.png'" in html and "src='loss.png'" in html
     assert "T &lt;&amp;&gt;" in html and "<td>steps</td><td>3</td>" in html
+
+
+def test_gallery_paths_relative_to_the_sheet_whatever_the_working_directory(tmp_path, monkeypatch):
+    sheet_dir = tmp_path / "run"
+    save_image(torch.rand(1, 3, 8, 8), sheet_dir / "a.png")
+    other = tmp_path / "elsewhere"
+    save_image(torch.rand(1, 3, 8, 8), other / "out" / "b.png")
+    monkeypatch.chdir(other)
+    page = write_gallery(sheet_dir / "index.html", "t",
+                         [Section("s", [Tile("a.png"), Tile("out/b.png")])])  # fmt: skip
+    html = page.read_text()
+    assert "src='a.png'" in html  # relative to the sheet
+    assert f"src='{(other / 'out' / 'b.png').as_uri()}'" in html  # relative to the cwd

@@ -92,6 +92,15 @@ def test_laplacian_pyramid_round_trips(shape):
     assert (hb.collapse(bands) - x).abs().max() < 1e-5
 
 
+def test_heeger_bergen_output_smaller_or_larger_than_the_example():
+    ex = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    for size in [(12, 24), (24, 24), (70, 50)]:
+        assert hb.synthesize(ex, size).shape == (1, 3, *size)
+        assert len(hb.laplacian_pyramid(torch.rand(1, 1, *size), 4)) == 1 + hb.usable_levels(
+            size, 4
+        )
+
+
 def test_heeger_bergen_matches_band_and_pixel_statistics():
     gen = torch.Generator().manual_seed(0)
     ex = torch.rand(1, 3, 64, 64, generator=gen) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)
@@ -138,7 +147,20 @@ def test_cli_classic_methods_and_compare(tmp_path, tiny_texture, capsys):
     rows = json.loads((cmp_dir / "results.json").read_text())
     assert [r["method"] for r in rows] == ["efros-leung", "quilting", "heeger-bergen"]
     assert all(r["gram_random"] >= 0 and r["seconds"] >= 0 for r in rows)
-    assert (cmp_dir / "index.html").is_file() and (cmp_dir / "quilting.png").is_file()
+    assert (cmp_dir / "quilting.png").is_file()
+    assert "src='quilting.png'" in (cmp_dir / "index.html").read_text()
+    second = tmp_path / "second.png"
+    second.write_bytes(tiny_texture.read_bytes())
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    many = tmp_path / "many"
+    code = main(["texture", "compare", str(tiny_texture), str(second), str(broken), "-o",
+                 str(many), "--size", "24", "--methods", "quilting,heeger-bergen", "--block",
+                 "12", "-q"])  # fmt: skip
+    assert code == 1  # the broken file is reported, the others compared
+    page = (many / "index.html").read_text()
+    assert "Summary" in page and "src='second/quilting.png'" in page
+    assert (many / "stripes" / "index.html").is_file()
     assert main(["texture", "compare", str(tiny_texture), "-o", str(cmp_dir), "--methods",
                  "nope", "-q"]) == 1  # fmt: skip
 

@@ -58,6 +58,14 @@ def laplacian_pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
     return [*bands, g]
 
 
+def usable_levels(shape: tuple[int, int], levels: int) -> int:
+    """How many of ``levels`` band levels :func:`laplacian_pyramid` makes for ``shape``."""
+    h, w, k = shape[0], shape[1], 0
+    while k < levels and min(h, w) >= 4:
+        h, w, k = (h + 1) // 2, (w + 1) // 2, k + 1
+    return k
+
+
 def collapse(bands: list[torch.Tensor]) -> torch.Tensor:
     """Inverse of :func:`laplacian_pyramid` (exact up to rounding)."""
     g = bands[-1]
@@ -95,14 +103,15 @@ def synthesize(
     to_pca = lambda img: torch.einsum("kc,nchw->nkhw", vecs.T, img - mean.view(1, c, 1, 1))  # noqa: E731
     from_pca = lambda img: torch.einsum("ck,nkhw->nchw", vecs, img) + mean.view(1, c, 1, 1)  # noqa: E731
     ex = to_pca(example).transpose(0, 1)  # (C, 1, H, W): one principal channel per item
-    ex_bands = laplacian_pyramid(ex, cfg.levels)
+    levels = min(usable_levels(size, cfg.levels), usable_levels(ex.shape[-2:], cfg.levels))
+    ex_bands = laplacian_pyramid(ex, levels)
     gen = torch.Generator().manual_seed(cfg.seed)
     noise = torch.randn(c, 1, *size, generator=gen, dtype=example.dtype)
     x = match_histograms(noise, ex)
     if callback is not None:
         callback(0, from_pca(x.transpose(0, 1)).clamp(0, 1))
     for it in range(1, cfg.iterations + 1):
-        bands = laplacian_pyramid(x, cfg.levels)
+        bands = laplacian_pyramid(x, levels)
         bands = [match_histograms(b, e) for b, e in zip(bands, ex_bands, strict=True)]
         x = match_histograms(collapse(bands), ex)
         if callback is not None:

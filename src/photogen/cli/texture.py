@@ -19,6 +19,7 @@ from photogen.cli.common import (
     UsageError,
     add_runtime_args,
     check_output,
+    error,
     info,
     output_path,
     parse_layers,
@@ -27,7 +28,7 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.compare.texture import METHODS
-from photogen.core.image import list_images, read_image, save_image
+from photogen.core.image import ImageError, list_images, read_image, save_image
 from photogen.gatys.texture import TextureConfig, synthesize_texture
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
@@ -97,7 +98,7 @@ def add_parser(sub) -> None:
         "OUT/<method>.png, results.csv/json (seconds, Gram distance in a random "
         "network none of them optimised, histogram distance) and OUT/index.html.",
     )
-    c.add_argument("source", help="example texture image")
+    c.add_argument("source", nargs="+", help="example texture image(s), folder(s) or glob(s)")
     c.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     c.add_argument(
         "--methods", default=",".join(METHODS), help="comma list of " + ", ".join(METHODS)
@@ -127,10 +128,9 @@ def rewrite_argv(argv: list[str]) -> list[str]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from photogen.compare.texture import CompareConfig, compare
+    from photogen.compare.texture import CompareConfig, compare, compare_many
 
     device = setup_runtime(args)
-    source = read_image(args.source, max_pixels=args.max_pixels)
     cfg = CompareConfig(
         size=args.size,
         example_size=args.example_size,
@@ -147,22 +147,25 @@ def run_compare(args: argparse.Namespace) -> int:
     def bar(label, unit, **kw):
         return tqdm(desc=label, unit=unit, disable=args.quiet, leave=False, **kw)
 
-    rows = compare(
-        source,
-        args.output,
-        cfg,
-        device,
-        Path(args.source).stem,
-        log=lambda m: info(args, m),
-        bar=bar,
-    )
-    best = min(rows, key=lambda r: r["gram_random"])
-    info(
-        args,
-        f"{len(rows)} methods; closest Gram statistics: {best['method']} -> "
-        f"{args.output / 'index.html'}",
-    )
-    return 0
+    paths = list_images(args.source)
+    if len(paths) == 1:
+        rows = compare(read_image(paths[0], max_pixels=args.max_pixels), args.output, cfg, device,
+                       paths[0].stem, log=lambda m: info(args, m), bar=bar)  # fmt: skip
+        best = min(rows, key=lambda r: r["gram_random"])
+        info(args, f"{len(rows)} methods; closest Gram statistics: {best['method']} -> "
+                   f"{args.output / 'index.html'}")  # fmt: skip
+        return 0
+    sources, failed = [], 0
+    for p in paths:
+        try:
+            sources.append((p.stem, read_image(p, max_pixels=args.max_pixels)))
+        except ImageError as exc:
+            error(str(exc))
+            failed += 1
+    if sources:
+        compare_many(sources, args.output, cfg, device, log=lambda m: info(args, m), bar=bar)
+        info(args, f"{len(sources)} examples -> {args.output / 'index.html'}")
+    return 1 if failed else 0
 
 
 def run_classic(args: argparse.Namespace) -> int:

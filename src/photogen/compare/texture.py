@@ -222,6 +222,17 @@ def compare(
     fields = ["method", "seconds", "gram_random", "histogram_w1"]
     write_csv_atomic(out / "results.csv", [{k: r[k] for k in fields} for r in rows], fields)
     write_text_atomic(out / "results.json", json.dumps(rows, indent=2))
+    write_gallery(
+        out / "index.html",
+        f"photogen texture compare: {title}",
+        _sections(rows, tiles, cfg, out, title),
+    )
+    return rows
+
+
+def _sections(rows, tiles, cfg: CompareConfig, out: Path, title: str, prefix: str = ""):
+    """The sheet of one example; ``prefix`` is put before every picture's path."""
+    tiles = [Tile(prefix + str(t.path), t.caption) for t in tiles]
     sections = [
         Section(
             f"{title}: every method, {cfg.size}x{cfg.size}",
@@ -236,8 +247,46 @@ def compare(
         sections.append(
             Section(
                 "Heeger-Bergen, iterations 0..N",
-                [Tile("heeger-bergen_iterations.png", "noise, then each iteration")],
+                [Tile(prefix + "heeger-bergen_iterations.png", "noise, then each iteration")],
             )
         )
-    write_gallery(out / "index.html", f"photogen texture compare: {title}", sections)
-    return rows
+    return sections
+
+
+def compare_many(
+    sources: list[tuple[str, torch.Tensor]],
+    out_dir: str | os.PathLike,
+    cfg: CompareConfig | None = None,
+    device: torch.device | str = "cpu",
+    log: Callable[[str], None] = lambda msg: None,
+    bar: Callable | None = None,
+) -> dict[str, list[dict]]:
+    """:func:`compare` for each ``(name, image)`` into ``OUT/name/``, plus one sheet of all in
+    ``OUT/index.html`` opening with a table of the closest method per example."""
+    cfg = cfg or CompareConfig()
+    out = Path(out_dir)
+    results, sections = {}, []
+    for name, image in sources:
+        log(f"== {name}")
+        rows = compare(image, out / name, cfg, device, name, log, bar)
+        results[name] = rows
+        tiles = [Tile("example.png", "example")] + [
+            Tile(
+                f"{r['method']}.png",
+                f"{r['method']}: {r['seconds']:.1f} s, Gram "
+                f"{r['gram_random']}, W1 {r['histogram_w1']}",
+            )
+            for r in rows
+        ]
+        sections += _sections(rows, tiles, cfg, out / name, name, prefix=f"{name}/")
+    summary = {
+        name: "closest Gram: "
+        + min(rows, key=lambda r: r["gram_random"])["method"]
+        + "; fastest: "
+        + min(rows, key=lambda r: r["seconds"])["method"]
+        for name, rows in results.items()
+    }
+    write_gallery(
+        out / "index.html", "photogen texture compare", [Section("Summary", [], summary), *sections]
+    )
+    return results

@@ -58,6 +58,8 @@ def write_gallery(path: str | os.PathLike, title: str, sections: list[Section]) 
         parts.append("<div class='row'>")
         for tile in sec.tiles:
             p = Path(tile.path)
+            if not p.is_absolute() and ((root / p).exists() or not p.exists()):
+                p = root / p  # relative to the sheet; else relative to the working directory
             try:
                 src = p.resolve().relative_to(root).as_posix()
             except ValueError:
