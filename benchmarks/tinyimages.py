@@ -131,6 +131,7 @@ def main() -> None:
     ap.add_argument("--shortlists", type=int, nargs="+", default=[32, 64, 128, 256, 512])
     ap.add_argument("--nprobe", type=int, nargs="+", default=[16, 64], help="IVF cells visited")
     ap.add_argument("--reuse", action="store_true", help="keep a database of --n already in --db")
+    ap.add_argument("--preload", action="store_true", help="shards in RAM, not memory-mapped")
     ap.add_argument("--skip-extras", action="store_true", help="no Fashion-MNIST / siblings")
     args = ap.parse_args()
     threads = set_threads(args.threads)
@@ -152,14 +153,16 @@ def main() -> None:
     print(f"exact brute force: {args.queries / t_exact:.1f} queries/s")
     for dims in args.dims:
         t0 = time.perf_counter()
-        fit_pca(db, dims, colour=True)
+        pca = args.db / "pca_colour.npz"
+        if not (args.reuse and pca.exists() and len(np.load(pca)["components"]) == dims):
+            fit_pca(db, dims, colour=True)
         t_pca = time.perf_counter() - t0
         extra = sum((args.db / f).stat().st_size for f in ("proj_colour.npy", "norms_colour.npy"))
         print(f"PCA-{dims} + projection + norms: {t_pca:.0f} s, {extra / len(db):.0f} bytes/image")
         for kind in args.indexes:
             for nprobe in args.nprobe if kind == "ivf" else [None]:
                 t0 = time.perf_counter()
-                searcher = Searcher(db, index=kind, nprobe=nprobe or 32)
+                searcher = Searcher(db, index=kind, nprobe=nprobe or 32, preload=args.preload)
                 t_index = time.perf_counter() - t0
                 tag = f"{kind}" + (f" nprobe {nprobe}" if nprobe else "")
                 for shortlist in args.shortlists:

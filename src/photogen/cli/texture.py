@@ -93,6 +93,7 @@ def add_parser(sub) -> None:
 
     c = sub.add_parser(
         "texture-compare",
+        prog="photogen texture compare",
         help=argparse.SUPPRESS,
         description="Run every texture method on one example; write "
         "OUT/<method>.png, results.csv/json (seconds, Gram distance in a random "

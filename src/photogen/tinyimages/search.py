@@ -81,14 +81,18 @@ class Searcher:
         use_faiss: bool | None = None,
         shards: int = 1,
         nprobe: int = 32,
+        preload: bool = False,
     ):
         """``index``: ``flat`` (exact on the projections), ``hnsw`` (graph) or ``ivf``
         (inverted lists over k-means cells, ``nprobe`` of them visited per query), the last two
         for tens of millions; ``shards`` > 1 splits the projections into that many FAISS
-        indexes searched together (``IndexShards``), as one would across machines."""
+        indexes searched together (``IndexShards``), as one would across machines.
+        ``preload`` reads the shards into RAM (see :meth:`TinyDB.preload`)."""
         if index not in ("flat", "hnsw", "ivf"):
             raise ValueError(f"index must be flat, hnsw or ivf, got {index!r}")
         self.db, self.colour, self.nprobe = db, colour, nprobe
+        if preload:
+            db.preload()
         kind = _kind(colour)
         try:
             pca = np.load(db.root / f"pca_{kind}.npz")
@@ -188,8 +192,10 @@ class Searcher:
         dist, order = d.topk(kk, dim=1, largest=False)
         return dist, torch.from_numpy(safe).gather(1, order)
 
-    def _rerank(self, queries: torch.Tensor, cand: np.ndarray, chunk: int = 64) -> torch.Tensor:
-        """Exact ``D_ssd`` of each query to its candidates ``(Q, S)``."""
+    def _rerank(self, queries: torch.Tensor, cand: np.ndarray, rows: int = 512) -> torch.Tensor:
+        """Exact ``D_ssd`` of each query to its candidates ``(Q, S)``, ``rows`` candidates at a
+        time (their float copy, 6 MB, stays in cache)."""
+        chunk = max(1, rows // max(1, cand.shape[1]))
         q_flat = queries.norm(dim=1, keepdim=True) == 0
         if self.norms is None:  # a database from before norms were stored
             full = normalise(self.db.tiny(cand.ravel()), self.colour).view(*cand.shape, -1)
