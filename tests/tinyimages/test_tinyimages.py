@@ -156,7 +156,8 @@ def test_match_cli(photo_dirs, tmp_path, capsys):
     first = capsys.readouterr().out.splitlines()[0]
     assert "D=0.0000" in first and "blues" in first
     assert main(["match", "label", str(photo_dirs / "reds" / "11.png"), "--db", str(db),
-                 "-k", "5", "-q"]) == 0  # fmt: skip
+                 "-k", "5", "--index", "ivf", "--nprobe", "999", "--preload",
+                 "-q"]) == 0  # fmt: skip
     assert "\treds\t" in capsys.readouterr().out
     assert main(["match", "colorize", str(query), "--db", str(db), "-k", "3", "-o",
                  str(tmp_path / "c.png"), "-q"]) == 0  # fmt: skip

@@ -76,6 +76,12 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path)
     p.add_argument("-k", type=int, default=16, help="neighbours")
     p.add_argument("--shortlist", type=int, default=256, help="PCA candidates re-ranked exactly")
+    p.add_argument("--index", choices=["flat", "hnsw", "ivf"], default="flat",
+                   help="shortlist search: exact (flat) or approximate, for large databases; "
+                   "hnsw/ivf indexes are built once and saved in the database folder")  # fmt: skip
+    p.add_argument("--nprobe", type=int, default=32, help="ivf: cells visited per query")
+    p.add_argument("--preload", action="store_true",
+                   help="read all images into RAM first (3 KB each): for many queries")  # fmt: skip
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -151,7 +157,7 @@ def run_query(args: argparse.Namespace) -> int:
     setup_runtime(args)
     db = TinyDB(args.db)
     _, tiny = _tiny_of(args.image, args.max_pixels)
-    searcher = Searcher(db)
+    searcher = Searcher(db, index=args.index, nprobe=args.nprobe, preload=args.preload)
     dist, ids = searcher.search(tiny[None], args.k, args.shortlist)
     dist, ids = dist[0], ids[0]
     if args.warp:  # re-rank the candidates with D_warp
@@ -177,7 +183,7 @@ def run_label(args: argparse.Namespace) -> int:
 
     setup_runtime(args)
     db = TinyDB(args.db)
-    searcher = Searcher(db)
+    searcher = Searcher(db, index=args.index, nprobe=args.nprobe, preload=args.preload)
     labels = db.catalogue("label")
     parents = read_hierarchy(args.hierarchy) if args.hierarchy else None
     failed = 0
@@ -207,7 +213,9 @@ def run_colorize(args: argparse.Namespace) -> int:
     grey_tiny = tiny.float().mean(0, keepdim=True).expand(3, -1, -1).round().to(torch.uint8)
     if args.k < 1:
         raise UsageError("-k must be >= 1")
-    _, ids = Searcher(db, colour=False).search(grey_tiny[None], args.k, args.shortlist)
+    _, ids = Searcher(
+        db, colour=False, index=args.index, nprobe=args.nprobe, preload=args.preload
+    ).search(grey_tiny[None], args.k, args.shortlist)
     rgb, _ = sibling_colorize(grey_img, db.tiny(ids[0].numpy()), args.best)
     save_image(rgb, args.output)
     info(args, f"colour from {1 if args.best else args.k} grey siblings -> {args.output}")
