@@ -118,3 +118,9 @@ def synthesize(
             callback(it, from_pca(x.transpose(0, 1)).clamp(0, 1))
     out = from_pca(x.transpose(0, 1))
     return out.clamp(0, 1) if clamp else out
+
+
+def iteration_strip(images: list[torch.Tensor], gap: int = 4) -> torch.Tensor:
+    """Iterations 0..N (``(1, C, H, W)`` each) side by side with white gaps, as in the paper's
+    figure."""
+    return torch.cat([F.pad(x, (0, gap), value=1.0) for x in images], -1)

@@ -21,6 +21,7 @@ from photogen.cli.common import (
     info,
     setup_runtime,
 )
+from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import ImageError, list_images
 from photogen.core.weights import WeightsError
 
@@ -256,13 +257,8 @@ def run_prior(args: argparse.Namespace) -> int:
 
 
 def _plot_prior(counts: torch.Tensor, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     from photogen.colorize.bins import gamut_bins
-    from photogen.core.atomic import atomic_path
 
     bins = gamut_bins().numpy()
     p = (counts / counts.sum()).numpy()
@@ -276,9 +272,7 @@ def _plot_prior(counts: torch.Tensor, path: Path) -> None:
     ax.set_title("ab prior (p^0.25)")
     fig.colorbar(sc)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run_eval(args: argparse.Namespace) -> int:

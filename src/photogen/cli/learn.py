@@ -146,7 +146,7 @@ def run_perceptron(args: argparse.Namespace) -> int:
         f"w = {np.round(result.w, 3).tolist()}, b = {result.b:.3f}",
     )
     if args.output:
-        from photogen.learn.loop import pyplot, save_figure
+        from photogen.core.gallery import pyplot, save_figure
 
         fig, ax = pyplot().subplots(figsize=(4, 4), dpi=100)
         score = lambda p: np.tanh((p @ result.w + result.b) / np.linalg.norm(result.w))  # noqa: E731

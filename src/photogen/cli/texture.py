@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from photogen.cli.common import (
@@ -212,9 +211,7 @@ def run_classic(args: argparse.Namespace) -> int:
             steps = []
             image = heeger_bergen.synthesize(source, hw, cfg, lambda i, x: steps.append(x))
             if args.save_iterations:
-                strip = torch.cat(
-                    [torch.nn.functional.pad(s, (0, 4), value=1.0) for s in steps], -1
-                )
+                strip = heeger_bergen.iteration_strip(steps)
                 save_image(strip, out.with_name(out.stem + "_iterations.png"))
         return save_image(image, out)
 

@@ -22,8 +22,9 @@ from torch import nn
 from photogen.colorize.data import square_resize
 from photogen.colorize.metrics import THRESHOLDS, AccuracyCurve, colourfulness, psnr
 from photogen.colorize.pipeline import predict_ab
-from photogen.core.atomic import atomic_path, write_text_atomic
+from photogen.core.atomic import write_text_atomic
 from photogen.core.color import lab_to_rgb, rgb_to_lab
+from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import ImageError, read_image
 
 
@@ -91,11 +92,7 @@ def evaluate(
 
 def write_report(result: dict, out_dir: str | os.PathLike) -> tuple[Path, Path]:
     """``metrics.json`` and ``curves.png`` (both cumulative accuracy curves) in ``out_dir``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "metrics.json"
@@ -114,7 +111,5 @@ def write_report(result: dict, out_dir: str | os.PathLike) -> tuple[Path, Path]:
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     png = out / "curves.png"
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, png)
     return json_path, png

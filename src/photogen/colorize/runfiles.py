@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from photogen.core.atomic import atomic_path, write_csv_atomic
+from photogen.core.atomic import write_csv_atomic
 from photogen.core.color import lightness_image
-from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.core.image import save_image
 from photogen.core.weights import save_safetensors
 
@@ -51,11 +51,7 @@ def val_gallery(model, val_images, run_dir: Path, step: int, device) -> None:
 
 def plot_run(run_dir: Path, rows: list[dict]) -> None:
     """Training loss (raw and a 50-step running mean) and validation loss against the step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if not rows:
         return
     steps = [int(r["step"]) for r in rows]
@@ -72,6 +68,4 @@ def plot_run(run_dir: Path, rows: list[dict]) -> None:
     ax.set_ylabel("rebalanced cross-entropy")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(run_dir / "loss.png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, run_dir / "loss.png")

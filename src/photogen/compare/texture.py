@@ -153,13 +153,12 @@ def run_method(
         c = QuiltingConfig(block=cfg.block, seed=cfg.seed)
         return quilt(example, size, c), {"block": c.block, "overlap": c.resolved_overlap()}
     if name == "heeger-bergen":
-        from photogen.classic.heeger_bergen import HeegerBergenConfig, synthesize
+        from photogen.classic.heeger_bergen import HeegerBergenConfig, iteration_strip, synthesize
 
         c = HeegerBergenConfig(iterations=cfg.iterations, seed=cfg.seed)
         steps = []
         img = synthesize(example, size, c, callback=lambda i, x: steps.append(x))
-        strip = torch.cat([F.pad(s, (0, 4), value=1.0) for s in steps], -1)
-        save_image(strip, out / "heeger-bergen_iterations.png")
+        save_image(iteration_strip(steps), out / "heeger-bergen_iterations.png")
         return img, {
             "pyramid": f"Laplacian, {c.levels} bands + low-pass",
             "iterations": c.iterations,

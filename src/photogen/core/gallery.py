@@ -81,15 +81,29 @@ def write_gallery(path: str | os.PathLike, title: str, sections: list[Section]) 
     return path
 
 
-def plot_losses(
-    losses: dict[str, list[float]], path: str | os.PathLike, title: str = "loss"
-) -> Path:
-    """Plot one or more loss curves (log scale) to a PNG, atomically."""
+def pyplot():
+    """matplotlib's pyplot on the non-interactive Agg backend (figures are only saved)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write a matplotlib figure as PNG atomically, then close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    pyplot().close(fig)
+    return Path(path)
+
+
+def plot_losses(
+    losses: dict[str, list[float]], path: str | os.PathLike, title: str = "loss"
+) -> Path:
+    """Plot one or more loss curves (log scale) to a PNG, atomically."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
     for name, values in losses.items():
         if values:
@@ -100,7 +114,4 @@ def plot_losses(
     if len(losses) > 1:
         ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

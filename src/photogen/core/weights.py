@@ -12,6 +12,7 @@ weights are written as safetensors.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import urllib.error
@@ -209,6 +210,21 @@ def save_safetensors(
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     return Path(path)
+
+
+def load_safetensors_with_config(
+    path: str | os.PathLike, expected_format: str
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """``(state_dict, config)`` from one of our safetensors files whose metadata holds a
+    ``format`` tag and a JSON ``config`` (as written with :func:`save_safetensors`)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("format") != expected_format:
+        raise ValueError(f"{path}: not a {expected_format} file (format {meta.get('format')!r})")
+    return load_file(str(path)), json.loads(meta["config"])
 
 
 def copy_into_cache(entry_name: str, source: str | os.PathLike) -> Path:

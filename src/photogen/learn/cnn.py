@@ -24,14 +24,13 @@ import torch.nn.functional as F
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
 from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
-from photogen.core.weights import save_safetensors
+from photogen.core.weights import load_safetensors_with_config, save_safetensors
 from photogen.learn.data import ImageSet, load_dataset
 from photogen.learn.loop import (
     Position,
     batch_indices,
     batches_per_epoch,
     epoch_plan,
-    read_config_metadata,
 )
 
 FORMAT = "photogen-learn-cnn"
@@ -90,7 +89,7 @@ def load_cnn(path: str | Path) -> SmallCNN:
         path = path / "model.safetensors"
     if not path.is_file():
         raise ValueError(f"{path}: no such model file")
-    state, config = read_config_metadata(path, FORMAT)
+    state, config = load_safetensors_with_config(path, FORMAT)
     model = SmallCNN(**config)
     model.load_state_dict(state)
     return model.eval()
@@ -191,6 +190,7 @@ def train_cnn(
 
     model.train()
     bar = progress(total=total, initial=pos.step) if progress else None
+    pred = None  # the test set's predictions after the last epoch trained
     t_start = time.perf_counter() - sums["seconds"]
     while pos.epoch < cfg.epochs:
         order, coin = epoch_plan(len(data.train_x), cfg.seed, pos.epoch)
@@ -211,7 +211,8 @@ def train_cnn(
                 bar.set_postfix(loss=f"{sums['loss'] / sums['seen']:.3f}")
             if pos.step % cfg.save_every == 0 and pos.batch < per_epoch:
                 checkpoint()
-        test_acc = float((predict(model, data.test_x, device) == data.test_y).float().mean())
+        pred = predict(model, data.test_x, device)
+        test_acc = float((pred == data.test_y).float().mean())
         rows.append(
             {
                 "epoch": pos.epoch + 1,
@@ -232,7 +233,8 @@ def train_cnn(
         checkpoint()
     if bar is not None:
         bar.close()
-    pred = predict(model, data.test_x, device)
+    if pred is None:  # resumed after the last epoch: nothing trained in this call
+        pred = predict(model, data.test_x, device)
     cm = confusion_matrix(pred, data.test_y, len(data.classes))
     summary = {
         "dataset": data.name,

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
-from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.core.image import save_image
-from photogen.learn.loop import pyplot, save_figure
 
 
 def image_grid(images: torch.Tensor, cols: int, pad: int = 1, scale: int = 1) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
 from photogen.core.frechet import frechet_distance
-from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.core.image import save_image
 from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
 from photogen.core.weights import save_safetensors
@@ -38,8 +38,6 @@ from photogen.learn.loop import (
     batch_indices,
     batches_per_epoch,
     epoch_plan,
-    pyplot,
-    save_figure,
 )
 
 FORMAT = "photogen-learn-gan"

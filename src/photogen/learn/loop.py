@@ -1,15 +1,12 @@
 """Pieces the CNN and GAN trainers share: a data order that is a pure function of
-``(seed, epoch)`` (so a resumed run sees the same batches), model files, CSV/plot helpers."""
+``(seed, epoch)``, so that a resumed run sees the same batches."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 import torch
-
-from photogen.core.atomic import atomic_path
 
 
 @dataclass
@@ -36,32 +33,3 @@ def batches_per_epoch(n: int, batch_size: int) -> int:
 
 def batch_indices(order: torch.Tensor, b: int, batch_size: int) -> torch.Tensor:
     return order[b * batch_size : (b + 1) * batch_size]
-
-
-def read_config_metadata(path, expected_format: str) -> tuple[dict, dict]:
-    """``(state_dict, config)`` from a safetensors file we wrote with a JSON ``config``."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("format") != expected_format:
-        raise ValueError(f"{path}: not a {expected_format} file (format {meta.get('format')!r})")
-    return load_file(str(path)), json.loads(meta["config"])
-
-
-def save_figure(fig, path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photogen.core.atomic import atomic_path
-from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.learn.mlp import MLP, History, labels01
 from photogen.learn.perceptron import train_perceptron
 from photogen.learn.toy import DATASETS, make_dataset, split
@@ -42,22 +41,6 @@ class PlaygroundConfig:
     lambda_dataset: str = "xor"
     lambda_noise: float = 0.35
     seed: int = 0
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    _plt().close(fig)
-    return path
 
 
 def _grid(steps: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,7 +99,7 @@ def _train_mlp(cfg: PlaygroundConfig, layers, Xtr, ytr, Xte, yte, l2=0.0) -> tup
 
 
 def regions_figure(cfg: PlaygroundConfig, path: Path) -> tuple[Path, dict]:
-    plt = _plt()
+    plt = pyplot()
     models = [("perceptron", None)] + [(f"{h} hidden", (h,)) for h in cfg.hidden]
     models.append(("20 + 20 hidden", (20, 20)))
     fig, axes = plt.subplots(len(DATASETS), len(models), figsize=(2.3 * len(models), 9.4), dpi=90)
@@ -145,11 +128,11 @@ def regions_figure(cfg: PlaygroundConfig, path: Path) -> tuple[Path, dict]:
                 f"{name}: {label}{extra}\ntest {100 * acc:.0f}%",
             )
     fig.tight_layout()
-    return _save(fig, path), {"accuracy": accuracy, "curves": curves}
+    return save_figure(fig, path), {"accuracy": accuracy, "curves": curves}
 
 
 def lambda_figure(cfg: PlaygroundConfig, path: Path) -> tuple[Path, dict]:
-    plt = _plt()
+    plt = pyplot()
     X, y = make_dataset(cfg.lambda_dataset, cfg.points, cfg.lambda_noise, seed=cfg.seed + 1)
     Xtr, ytr, Xte, yte = split(X, y)
     fig, axes = plt.subplots(1, len(cfg.lambdas), figsize=(2.6 * len(cfg.lambdas), 2.9), dpi=90)
@@ -171,7 +154,7 @@ def lambda_figure(cfg: PlaygroundConfig, path: Path) -> tuple[Path, dict]:
             f"test {100 * hist.test_accuracy[-1]:.0f}%",
         )
     fig.tight_layout()
-    return _save(fig, path), accuracy
+    return save_figure(fig, path), accuracy
 
 
 def two_weight_loss(
@@ -188,7 +171,7 @@ def two_weight_loss(
 def loss_surface_figure(
     cfg: PlaygroundConfig, path: Path, lr: float = 1.0, steps: int = 40, l2: float = 0.05
 ):
-    plt = _plt()
+    plt = pyplot()
     X, y = make_dataset("gauss", cfg.points, 1.0, seed=cfg.seed)  # overlapping classes
     X = X / 2.0
     t = labels01(y).astype(np.float64)
@@ -217,7 +200,7 @@ def loss_surface_figure(
     ax3.set_ylabel("w2")
     ax3.set_zlabel("E")
     fig.tight_layout()
-    return _save(fig, path), {
+    return save_figure(fig, path), {
         "start": (-3.5, 3.0),
         "end": tuple(np.round(P[-1], 3)),
         "E start": round(float(Ep[0]), 4),
@@ -226,7 +209,7 @@ def loss_surface_figure(
 
 
 def curves_figure(curves: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     names = sorted({name for name, _ in curves}, key=DATASETS.index)
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3), dpi=90)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
@@ -240,7 +223,7 @@ def curves_figure(curves: dict, path: Path) -> Path:
     np.atleast_1d(axes)[0].set_ylabel("loss")
     np.atleast_1d(axes)[0].legend(fontsize=6)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def make_playground(out_dir: str | os.PathLike, cfg: PlaygroundConfig | None = None) -> dict:

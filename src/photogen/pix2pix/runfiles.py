@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from photogen.core.atomic import atomic_path, write_csv_atomic
-from photogen.core.gallery import Section, Tile, write_gallery
+from photogen.core.atomic import write_csv_atomic
+from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.core.image import save_image
 from photogen.core.weights import save_safetensors
 from photogen.pix2pix.data import from_model
@@ -31,11 +31,7 @@ def write_log(path: Path, rows: list[dict]) -> None:
 
 def plot_losses(path: Path, rows: list[dict]) -> None:
     """G's cGAN and L1 terms and D's real/fake terms against the step (running means)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if not rows:
         return
     steps = [int(r["step"]) for r in rows]
@@ -50,9 +46,7 @@ def plot_losses(path: Path, rows: list[dict]) -> None:
         ax.legend(fontsize=8)
     axes[0].set_ylabel(f"loss (mean of {window} steps)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_triplets(

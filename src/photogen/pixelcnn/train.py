@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from photogen.core.atomic import atomic_path, write_csv_atomic, write_text_atomic
+from photogen.core.atomic import write_csv_atomic, write_text_atomic
+from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import save_image
 from photogen.core.training import (
     load_checkpoint,
@@ -25,7 +26,7 @@ from photogen.core.training import (
     save_checkpoint,
     seed_everything,
 )
-from photogen.core.weights import save_safetensors
+from photogen.core.weights import load_safetensors_with_config, save_safetensors
 from photogen.pixelcnn.data import PatchSampler, load_source
 from photogen.pixelcnn.model import PixelCNN, PixelCNNConfig
 
@@ -61,20 +62,14 @@ def save_model(model: PixelCNN, path: Path, meta: dict) -> None:
 
 def load_model(path: str | Path) -> PixelCNN:
     """A trained PixelCNN from ``model.safetensors`` or its run folder."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     path = Path(path)
     if path.is_dir():
         path = path / "model.safetensors"
     if not path.is_file():
         raise ValueError(f"{path}: no such model (a pixelcnn run folder or model.safetensors)")
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("format") != "photogen-pixelcnn":
-        raise ValueError(f"{path}: not a photogen PixelCNN (format {meta.get('format')!r})")
-    model = PixelCNN(PixelCNNConfig(**json.loads(meta["config"])))
-    model.load_state_dict(load_file(str(path)))
+    state, config = load_safetensors_with_config(path, "photogen-pixelcnn")
+    model = PixelCNN(PixelCNNConfig(**config))
+    model.load_state_dict(state)
     return model.eval()
 
 
@@ -91,11 +86,7 @@ def sample_grid(samples: torch.Tensor, cols: int = 4, pad: int = 2) -> torch.Ten
 
 
 def _plot(path: Path, rows: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     steps = [r["step"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     ax.plot(steps, [r["bits_per_dim"] for r in rows], color="0.7", lw=0.7, label="train batch")
@@ -106,9 +97,7 @@ def _plot(path: Path, rows: list[dict]) -> None:
     ax.set_ylabel("bits / dim")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 @torch.no_grad()
