@@ -75,10 +75,11 @@ def add_parser(sub) -> None:
 def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path)
     p.add_argument("-k", type=int, default=16, help="neighbours")
-    p.add_argument("--shortlist", type=int, default=256, help="PCA candidates re-ranked exactly")
-    p.add_argument("--index", choices=["flat", "hnsw", "ivf"], default="flat",
+    p.add_argument("--shortlist", type=int, default=64, help="PCA candidates re-ranked exactly")
+    p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf"], default="auto",
                    help="shortlist search: exact (flat) or approximate, for large databases; "
-                   "hnsw/ivf indexes are built once and saved in the database folder")  # fmt: skip
+                   "auto = flat below 200,000 images, ivf above; hnsw/ivf indexes are built "
+                   "once and saved in the database folder")  # fmt: skip
     p.add_argument("--nprobe", type=int, default=32, help="ivf: cells visited per query")
     p.add_argument("--preload", action="store_true",
                    help="read all images into RAM first (3 KB each): for many queries")  # fmt: skip
