@@ -102,7 +102,12 @@ def _child_peak(kind, network, max_side, steps, threads, queue):
                 net, content, style, spec.content_layer, spec.style_layers, steps, *w
             )
         else:
-            cfg = StyleConfig(network=network, max_size=max_side, steps=steps)
+            cfg = StyleConfig(
+                network=network,
+                max_size=max_side,
+                steps=steps,
+                bf16=autocast_dtype(torch.device("cpu")) is not None,
+            )
             stylize(content, [style_full], cfg, ext)
     queue.put(m["peak_mb"])
 
@@ -158,7 +163,8 @@ def main() -> None:
             ref_times.append(ref_m["seconds"])
             ref_loss = score(ref_img)
             for name, kw in variants.items():
-                cfg = StyleConfig(network=args.network, max_size=max_side, steps=args.steps, **kw)
+                cfg = StyleConfig(network=args.network, max_size=max_side, steps=args.steps,
+                                  bf16=amp is not None, **kw)  # fmt: skip
                 hits[name].append(run_to_target(content, style_full, cfg, ext, score, ref_loss))
         ref_s = median(ref_times)
         print(f"{tag} reference: {args.steps} evaluations, {ref_s:.1f} s, loss {ref_loss:.4g}")

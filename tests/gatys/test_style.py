@@ -62,3 +62,20 @@ def test_refuses_instead_of_out_of_memory(pair):
     content, style = pair
     with pytest.raises(MemoryBudgetError, match="GiB"):
         stylize(content, [style], StyleConfig(max_size=4096, max_memory=2**30))
+
+
+def test_odd_sizes_run_on_a_whole_stride_canvas_and_come_back_exact(pair):
+    from photogen.gatys.pyramid import canvas_size, pad_to
+
+    assert canvas_size((341, 512)) == (352, 512) and canvas_size((64, 33)) == (64, 64)
+    x = torch.rand(1, 3, 45, 70)
+    padded = pad_to(x, (64, 96))
+    assert padded.shape[-2:] == (64, 96) and torch.equal(padded[..., :45, :70], x)
+    assert torch.equal(padded[..., 45, :70], x[..., 43, :])  # reflected, not zeros
+    assert pad_to(torch.rand(1, 3, 8, 8), (64, 64)).shape[-2:] == (64, 64)  # replicated
+    content, style = pair
+    seen = []
+    cfg = StyleConfig(network="random_multiscale", max_size=70, steps=3, levels=1)
+    r = stylize(resize(content, (45, 70)), [style], cfg, callback=lambda s: seen.append(s))
+    assert r.image.shape == (1, 3, 45, 70) and r.image.is_contiguous()
+    assert seen and all(tuple(s.image.shape[-2:]) == (45, 70) for s in seen)

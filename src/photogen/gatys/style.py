@@ -22,7 +22,7 @@ from photogen.core.color import combine_luminance_chroma, rgb_to_lab, transfer_l
 from photogen.core.device import autocast_dtype, available_memory
 from photogen.gatys.losses import blended_style_targets, content_loss, style_loss, tv_loss
 from photogen.gatys.optimize import Callback, StepInfo, estimate_memory, optimize_image
-from photogen.gatys.pyramid import fit_max_side, pyramid_sizes, resize
+from photogen.gatys.pyramid import canvas_size, fit_max_side, pad_to, pyramid_sizes, resize
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
 
@@ -62,6 +62,9 @@ class StyleConfig:
         clamp_every_eval: keep pixels in [0, 1] before every evaluation (see optimize_image).
         seed: random seed (noise init).
         max_memory: bytes allowed; None = what the device has free. Too big -> MemoryBudgetError.
+        bf16: bfloat16 autocast for the network's forward passes (GPUs, CPUs with AVX512-BF16 or
+            AMX; ignored elsewhere). Off by default: on an H200 at 512 px it was slower than
+            float32 (5.9 vs 5.0 s for 300 evaluations) and ended at a 38% higher loss.
     """
 
     network: str = "efficientnet_lite0"
@@ -86,6 +89,7 @@ class StyleConfig:
     clamp_every_eval: bool = True
     seed: int = 0
     max_memory: int | None = None
+    bf16: bool = False
     extra: dict = field(default_factory=dict)
 
     def validate(self, n_styles: int) -> None:
@@ -185,8 +189,8 @@ def stylize(
         extractor = FeatureExtractor(net, [*style_layers, content_layer]).to(device)
     levels = config.levels or 1 + max(0, math.ceil(math.log2(config.max_size / 512)))
     sizes = pyramid_sizes(fit_max_side(*content.shape[-2:], config.max_size), levels)
-    mem = check_memory(extractor, sizes[-1], config, device)
-    amp = autocast_dtype(device)
+    mem = check_memory(extractor, canvas_size(sizes[-1]), config, device)
+    amp = autocast_dtype(device) if config.bf16 else None
     blend = config.style_weights or [1.0] * len(styles)
 
     content = content.to(device)
@@ -210,7 +214,9 @@ def stylize(
     all_losses: list[float] = []
     image = None
     for level, size in enumerate(sizes):
-        c = resize(work_content, size)
+        # optimised on a canvas of whole network strides, cropped back (see pyramid.STRIDE)
+        canvas = canvas_size(size)
+        c = pad_to(resize(work_content, size), canvas)
         with torch.no_grad(), torch.autocast(device.type, amp, enabled=amp is not None):
             c_target = extractor(c)[content_layer].float().detach()
             per_style = []
@@ -224,10 +230,12 @@ def stylize(
             image = (
                 c.clone()
                 if config.init == "content"
-                else torch.rand((1, 3, *size), generator=gen).to(device)
+                else torch.rand((1, 3, *canvas), generator=gen).to(device)
             )
         else:
-            image = resize(image, size).clamp(0.0, 1.0)
+            previous = sizes[level - 1]
+            image = image[..., : previous[0], : previous[1]]
+            image = pad_to(resize(image, size).clamp(0.0, 1.0), canvas)
 
         def loss_fn(x, c_target=c_target, s_targets=s_targets):
             with torch.autocast(device.type, amp, enabled=amp is not None):
@@ -240,8 +248,9 @@ def stylize(
 
         steps = config.steps if level == len(sizes) - 1 else (config.coarse_steps or config.steps)
 
-        def report(step, loss, parts, img, level=level, steps=steps):
+        def report(step, loss, parts, img, level=level, steps=steps, size=size):
             if callback is not None:
+                img = img[..., : size[0], : size[1]]
                 callback(StepInfo(level, len(sizes), step, steps, loss, parts, img))
 
         # A warm start through the multi-resolution parametrisation, then plain pixels:
@@ -265,6 +274,7 @@ def stylize(
             )
             losses += part
         all_losses += losses
+    image = image[..., : sizes[-1][0], : sizes[-1][1]].contiguous()
     if config.preserve_colors:
         image = combine_luminance_chroma(image, resize(content, image.shape[-2:]))
     return StyleResult(

@@ -43,6 +43,9 @@ class TextureConfig:
         history_size: L-BFGS memory.
         multires: levels of the multi-resolution image parametrisation (see
             ``optimize_image``). 1 (pixels) by default: from a flat start it made blotches.
+        bf16: bfloat16 autocast for the forward passes (GPUs, CPUs with bf16 units). Off by
+            default: on an H200 at 512 px it was no faster than float32 (16.1 vs 14.5 s) and
+            ended at a 17% higher loss.
     """
 
     network: str = "efficientnet_lite0"
@@ -60,6 +63,7 @@ class TextureConfig:
     seed: int = 0
     history_size: int = 50
     multires: int | None = 1
+    bf16: bool = False
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -127,7 +131,7 @@ def synthesize_texture(
     tv_weight = spec.texture_tv_weight if config.tv_weight is None else config.tv_weight
     if extractor is None:
         extractor = FeatureExtractor(build_network(config.network), list(layers)).to(device)
-    amp = autocast_dtype(device)
+    amp = autocast_dtype(device) if config.bf16 else None
     gen = torch.Generator().manual_seed(config.seed)
     out_size = tuple(config.size or source.shape[-2:])
     sizes = pyramid_sizes(out_size, config.levels)
