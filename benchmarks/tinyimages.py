@@ -229,7 +229,7 @@ def siblings(db: TinyDB, test_photos, gen, n: int = 200, side: int = 128) -> Non
     from photogen.colorize.metrics import AccuracyCurve
 
     fit_pca(db, 64, colour=False)
-    searcher = Searcher(db, colour=False, index="hnsw")
+    searcher = Searcher(db, colour=False)  # auto: IVF at this size
     ours, grey_curve = AccuracyCurve(), AccuracyCurve()
     for _ in range(n):
         img = test_photos[int(torch.randint(len(test_photos), (), generator=gen))]
@@ -240,7 +240,7 @@ def siblings(db: TinyDB, test_photos, gen, n: int = 200, side: int = 128) -> Non
         crop = F.interpolate(img[..., y : y + s, x : x + s], size=(side, side), mode="area")
         grey = crop.mean(1, keepdim=True).expand(-1, 3, -1, -1)
         tiny = tiny_image(grey)
-        _, ids = searcher.search(tiny[None], 8, 128)
+        _, ids = searcher.search(tiny[None], 8, 64)
         _, lab = sibling_colorize(grey, db.tiny(ids[0].numpy()))
         truth = rgb_to_lab(crop)[:, 1:]
         ours.update(lab[:, 1:], truth)
