@@ -35,6 +35,7 @@ sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
 from photogen.core.color import rgb_to_lab  # noqa: E402
 from photogen.core.device import set_threads  # noqa: E402
 from photogen.core.samples import available_samples, load_sample  # noqa: E402
+from photogen.tinyimages.crops import random_crops, working_size  # noqa: E402
 from photogen.tinyimages.database import TinyDB  # noqa: E402
 from photogen.tinyimages.search import Searcher, exact_search, fit_pca  # noqa: E402
 from photogen.tinyimages.tiny import tiny_image  # noqa: E402
@@ -49,27 +50,10 @@ def photos() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
              and n not in ("brick", "grass", "gravel")]  # fmt: skip
     train, test = [], []
     for name in names:
-        img = load_sample(name)
-        scale = 256 / min(img.shape[-2:])  # crops of a 256 px version: 32 px tiles either way
-        if scale < 1:
-            size = (round(img.shape[-2] * scale), round(img.shape[-1] * scale))
-            img = F.interpolate(img, size=size, mode="area")
+        img = working_size(load_sample(name))
         if min(img.shape[-2:]) >= 64:
             (test if name in HELD_OUT else train).append(img)
     return train, test
-
-
-def crops(images: list[torch.Tensor], n: int, gen: torch.Generator, out_side: int = 32):
-    """``n`` random square crops (0.1-1 of the short side), area-resized to ``out_side``."""
-    out = torch.empty(n, 3, out_side, out_side, dtype=torch.uint8)
-    for k in range(n):
-        img = images[int(torch.randint(len(images), (), generator=gen))]
-        h, w = img.shape[-2:]
-        side = max(8, int(min(h, w) * (0.1 + 0.9 * float(torch.rand((), generator=gen)))))
-        y = int(torch.randint(0, h - side + 1, (), generator=gen))
-        x = int(torch.randint(0, w - side + 1, (), generator=gen))
-        out[k] = tiny_image(img[..., y : y + side, x : x + side], out_side)
-    return out
 
 
 def one_over_f(n: int, gen: torch.Generator, alpha: float = 2.0) -> torch.Tensor:
@@ -104,7 +88,7 @@ def build_db(path: Path, n: int, train_photos, gen, reuse: bool = False) -> tupl
         real = max(0, min(count, n_real - start))
         parts = []
         if real:
-            parts.append(crops(train_photos, real, gen))
+            parts.append(random_crops(train_photos, real, gen))
         for s0 in range(real, count, 8192):
             parts.append(one_over_f(min(8192, count - s0), gen))
         block = torch.cat(parts).numpy()
@@ -157,7 +141,7 @@ def main() -> None:
     print(f"database: {len(db):,} tiny images, built in {t_build:.0f} s; bytes per image: "
           f"{shard_bytes / len(db):.0f} (uint8 32x32x3) + "
           f"{cat_bytes / len(db):.0f} (catalogue)")  # fmt: skip
-    queries = crops(test_photos, args.queries, gen)
+    queries = random_crops(test_photos, args.queries, gen)
     t0 = time.perf_counter()
     truth_d, truth = exact_search(db, queries, k=10)
     t_exact = time.perf_counter() - t0

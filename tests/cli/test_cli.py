@@ -187,7 +187,7 @@ def test_demo_fast_shows_every_method(tmp_path):
     assert main(["demo", "--fast", "--out", str(tmp_path), "-q"]) == 0
     page = (tmp_path / "index.html").read_text()
     titles = ("Texture synthesis", "Classical texture", "Style transfer", "colorization",
-              "pix2pix", "PixelCNN", "Foundations")  # fmt: skip
+              "pix2pix", "PixelCNN", "Foundations", "Data-driven matching")  # fmt: skip
     for title in titles:
         assert title in page, title
     assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()

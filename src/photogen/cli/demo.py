@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from photogen.cli.common import Progress, info, setup_runtime
+from photogen.cli.demo_match import match_section
 from photogen.core.gallery import Section, Tile, plot_losses, write_gallery
 from photogen.core.image import save_image
 from photogen.core.samples import load_sample
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     sections += _pix2pix_sections(args, out, device)
     sections.append(_pixelcnn_section(args, out, device))
     sections.append(_learn_section(args, out, device))
+    sections.append(match_section(args, out))
     page = write_gallery(out / "index.html", "photogen demo", sections)
     info(args, f"gallery: {page}")
     return 0

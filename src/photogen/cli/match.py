@@ -153,7 +153,7 @@ def _tiny_of(path: str, max_pixels: int) -> tuple[torch.Tensor, torch.Tensor]:
 def run_query(args: argparse.Namespace) -> int:
     from photogen.tinyimages.database import TinyDB
     from photogen.tinyimages.search import Searcher
-    from photogen.tinyimages.tiny import d_warp, normalise
+    from photogen.tinyimages.tiny import d_warp, enlarge, normalise
 
     setup_runtime(args)
     db = TinyDB(args.db)
@@ -169,7 +169,7 @@ def run_query(args: argparse.Namespace) -> int:
     tiles = torch.cat([tiny[None], db.tiny(ids.numpy())])
     from photogen.pixelcnn.train import sample_grid
 
-    save_image(sample_grid(tiles, cols=min(9, len(tiles))), args.output)
+    save_image(sample_grid(enlarge(tiles), cols=min(9, len(tiles)), pad=4), args.output)
     paths, labels = db.catalogue("path"), db.catalogue("label")
     for rank, (d, i) in enumerate(zip(dist.tolist(), ids.tolist(), strict=True), 1):
         print(f"{rank:3d}  D={d:.4f}  {labels[i]:<16} {paths[i]}")

@@ -29,6 +29,7 @@ uint8 vector per candidate.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import torch
 
 from photogen.core.atomic import atomic_path
@@ -47,12 +48,15 @@ def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_0
         raise ValueError("need at least 2 images for a PCA")
     gen = torch.Generator().manual_seed(seed)
     pick = torch.randperm(n, generator=gen)[: min(n, sample)].sort().values.numpy()
-    x = normalise(db.tiny(pick), colour).double()
-    mean = x.mean(0)
-    cov = (x - mean).T @ (x - mean) / max(1, len(x) - 1)
-    _, vecs = torch.linalg.eigh(cov)
-    comps = vecs[:, -min(dims, vecs.shape[1]) :].flip(1).T.float()  # (dims, D), largest first
-    mean = mean.float()
+    x = normalise(db.tiny(pick), colour)
+    mean = x.double().mean(0).float()
+    x -= mean
+    cov = (x.T @ x).double().numpy() / max(1, len(x) - 1)  # float32 product: unit vectors
+    d = len(cov)
+    k = min(dims, d)
+    # only the top k eigenvectors (LAPACK's evr): 10x faster than a full eigh at D = 3,072
+    _, vecs = scipy.linalg.eigh(cov, subset_by_index=[d - k, d - 1], driver="evr")
+    comps = torch.from_numpy(np.ascontiguousarray(vecs[:, ::-1].T)).float()  # largest first
     kind = _kind(colour)
     with atomic_path(db.root / f"pca_{kind}.npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, mean=mean.numpy(), components=comps.numpy())

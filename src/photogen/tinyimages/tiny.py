@@ -21,6 +21,11 @@ def tiny_image(image: torch.Tensor, side: int = SIDE) -> torch.Tensor:
     return (small.clamp(0, 1) * 255.0).round().to(torch.uint8)
 
 
+def enlarge(tiles: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """Tiny images shown ``factor`` times larger (nearest neighbour: the pixels stay visible)."""
+    return tiles.repeat_interleave(factor, -1).repeat_interleave(factor, -2)
+
+
 def grey(tiny: torch.Tensor) -> torch.Tensor:
     """``(..., 3, h, w)`` -> ``(..., 1, h, w)``: the mean of R, G and B (float)."""
     return tiny.float().mean(dim=-3, keepdim=True)
