@@ -39,7 +39,7 @@ def match_section(args: argparse.Namespace, out: Path) -> Section:
         shutil.rmtree(root)
     db = TinyDB(root, create=True)
     gen = torch.Generator().manual_seed(args.seed)
-    per_photo = (200 if args.fast else 20_000) // len(photos)
+    per_photo = max(2, (200 if args.fast else 20_000) // len(photos))
     tinies, paths = [], []
     for name, photo in photos.items():
         tinies.append(random_crops([photo], per_photo, gen).numpy())
