@@ -34,7 +34,7 @@ sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
 
 from photogen.core.color import rgb_to_lab  # noqa: E402
 from photogen.core.device import set_threads  # noqa: E402
-from photogen.core.samples import available_samples, load_sample  # noqa: E402
+from photogen.core.samples import load_sample, photo_samples  # noqa: E402
 from photogen.tinyimages.crops import random_crops, working_size  # noqa: E402
 from photogen.tinyimages.database import TinyDB  # noqa: E402
 from photogen.tinyimages.search import Searcher, exact_search, fit_pca  # noqa: E402
@@ -45,11 +45,8 @@ HELD_OUT = ("chelsea", "coffee", "astronaut")
 
 
 def photos() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    names = [n for n, p in available_samples().items()
-             if p.suffix.lower() in (".jpg", ".png") and not n.startswith("gimp-")
-             and n not in ("brick", "grass", "gravel")]  # fmt: skip
     train, test = [], []
-    for name in names:
+    for name in photo_samples():
         img = working_size(load_sample(name))
         if min(img.shape[-2:]) >= 64:
             (test if name in HELD_OUT else train).append(img)

@@ -152,7 +152,7 @@ def _pix2pix_sections(args: argparse.Namespace, out: Path, device) -> list[Secti
     import torch
     from tqdm import tqdm
 
-    from photogen.core.samples import available_samples
+    from photogen.core.samples import photo_samples
     from photogen.pix2pix.facades import make_facades
     from photogen.pix2pix.infer import run_test
     from photogen.pix2pix.pairs import edge_map, random_square_crops
@@ -162,9 +162,7 @@ def _pix2pix_sections(args: argparse.Namespace, out: Path, device) -> list[Secti
     make_facades(root / "facades", count=8 if args.fast else 200, size=128, seed=args.seed,
                  test_count=3)  # fmt: skip
     held_out = {"chelsea"}
-    photos = [n for n, p in available_samples().items()
-              if p.suffix.lower() in (".jpg", ".png") and n not in ("brick", "grass", "gravel")
-              and not n.startswith("gimp-")]  # fmt: skip
+    photos = photo_samples()
     gen = torch.Generator().manual_seed(args.seed)
     per_photo = max(2, 200 // max(1, len(photos)))  # about 200 training pairs, whatever is here
     for name in photos:

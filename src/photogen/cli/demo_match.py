@@ -21,7 +21,7 @@ def match_section(args: argparse.Namespace, out: Path) -> Section:
     out photo as queries: their nearest neighbours, and sibling colorization of a grey crop."""
     import torch.nn.functional as F
 
-    from photogen.core.samples import available_samples, load_sample
+    from photogen.core.samples import load_sample, photo_samples
     from photogen.pixelcnn.train import sample_grid
     from photogen.tinyimages.crops import random_crops, working_size
     from photogen.tinyimages.database import TinyDB
@@ -29,10 +29,7 @@ def match_section(args: argparse.Namespace, out: Path) -> Section:
     from photogen.tinyimages.tiny import enlarge, tiny_image
     from photogen.tinyimages.vote import sibling_colorize
 
-    names = [n for n, p in available_samples().items()
-             if p.suffix.lower() in (".jpg", ".png") and n not in ("brick", "grass", "gravel")
-             and not n.startswith("gimp-")]  # fmt: skip
-    photos = {n: working_size(load_sample(n)) for n in names}
+    photos = {n: working_size(load_sample(n)) for n in photo_samples()}
     query_photo = photos.pop(HELD_OUT)
     root = out / "match_db"
     if root.exists():

@@ -53,6 +53,14 @@ def available_samples() -> dict[str, Path]:
     return out
 
 
+def photo_samples() -> list[str]:
+    """Names of the photographs among :func:`available_samples` (JPEG/PNG; not scikit-image's
+    textures, not GIMP patterns), for demos and benchmarks that need real pictures."""
+    return [n for n, p in available_samples().items()
+            if p.suffix.lower() in (".jpg", ".png")
+            and _SKIMAGE.get(n, ("", "photo"))[1] == "photo"]  # fmt: skip
+
+
 def sample_path(name: str) -> Path:
     """Path of a named sample.
 

@@ -132,7 +132,7 @@ class Searcher:
         self.norms = torch.from_numpy(np.load(norms)) if norms.exists() else None
         # databases from before the residual coordinate: projections alone
         self.resid = np.load(resid) if resid.exists() else None
-        self.index = None
+        self.index, self._all_keys = None, None
         if use_faiss is None:
             try:
                 import faiss  # noqa: F401
@@ -187,7 +187,7 @@ class Searcher:
         p = np.array(self.proj[rows], dtype=np.float32)  # a writable, contiguous copy
         if self.resid is None:
             return p
-        return np.ascontiguousarray(np.concatenate([p, self.resid[rows, None]], axis=1))
+        return np.concatenate([p, self.resid[rows, None]], axis=1)
 
     def project(self, vectors: torch.Tensor) -> np.ndarray:
         """Normalised query vectors -> their search keys ``[p_q, 0]`` (float32)."""
@@ -209,8 +209,9 @@ class Searcher:
                     faiss.extract_index_ivf(part).nprobe = self.nprobe
             _, ids = self.index.search(q, size)
             return ids
-        keys = torch.from_numpy(self._keys(slice(None)))  # brute force: small databases
-        return d_ssd(torch.from_numpy(q), keys).topk(size, largest=False).indices.numpy()
+        if self._all_keys is None:  # brute force (small databases): built once, not per query
+            self._all_keys = torch.from_numpy(self._keys(slice(None)))
+        return d_ssd(torch.from_numpy(q), self._all_keys).topk(size, largest=False).indices.numpy()
 
     def search(self, tinies: torch.Tensor, k: int = 16, shortlist: int = 64):
         """Nearest ``k`` of each query tiny image ``(Q, 3, 32, 32)`` uint8 by exact ``D_ssd``.
