@@ -21,6 +21,7 @@ from photogen.cli.common import (
     info,
     setup_runtime,
 )
+from photogen.cli.paths import declare_paths
 from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import ImageError, list_images
 from photogen.core.weights import WeightsError
@@ -56,6 +57,7 @@ def add_parser(sub) -> None:
     p.add_argument("--recursive", action="store_true", help="walk folders recursively")
     add_runtime_args(p)
     p.set_defaults(func=run)
+    declare_paths(p, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
 
     t = sub.add_parser(
         "colorize-train",
@@ -89,6 +91,7 @@ def add_parser(sub) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --name")
     add_runtime_args(t)
     t.set_defaults(func=run_train)
+    declare_paths(t, {"data": "folder", "prior": "file", "init": "model"}, {"name": "folder"})
 
     pr = sub.add_parser(
         "colorize-prior",
@@ -100,6 +103,7 @@ def add_parser(sub) -> None:
     pr.add_argument("-o", "--output", type=Path, default=Path("prior.safetensors"))
     add_runtime_args(pr)
     pr.set_defaults(func=run_prior)
+    declare_paths(pr, {"data": "folder"}, {"output": "file"})
 
     e = sub.add_parser(
         "colorize-eval",
@@ -117,6 +121,7 @@ def add_parser(sub) -> None:
     e.add_argument("-o", "--output", type=Path, default=Path("colorize-eval"))
     add_runtime_args(e)
     e.set_defaults(func=run_eval)
+    declare_paths(e, {"data": "folder", "model": "model"}, {"output": "folder"})
     # reached as "colorize train|prior|eval" (see rewrite_argv): keep them out of the list
     sub._choices_actions[:] = [a for a in sub._choices_actions if "-" not in a.dest]
 

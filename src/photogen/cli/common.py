@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -78,9 +80,42 @@ def parse_layers(text: str | None) -> dict[str, float] | None:
     return out
 
 
+_debug = False
+
+
+def set_debug(on: bool) -> None:
+    """Turn traceback printing on for this process (``--debug``)."""
+    global _debug
+    _debug = on
+
+
+def debug_enabled() -> bool:
+    """``--debug`` or ``PHOTOGEN_DEBUG=1``: print tracebacks with the one-line errors."""
+    return _debug or os.environ.get("PHOTOGEN_DEBUG", "") not in ("", "0")
+
+
 def error(msg: str) -> None:
     """One line on stderr."""
     print(f"photogen: error: {msg}", file=sys.stderr)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for any exception: ``PATH: reason`` for file errors, the message otherwise."""
+    if isinstance(exc, ImageError | UsageError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = (exc.strerror or str(exc)).rstrip(".")
+        reason = reason[:1].lower() + reason[1:]
+        target = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        return f"{exc.filename}{target}: {reason}"
+    if isinstance(exc, OSError | ValueError | RuntimeError | FloatingPointError):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, WeightsError):
+        return str(exc)
+    return (
+        f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback "
+        "and please report it"
+    )
 
 
 def info(args: argparse.Namespace, msg: str) -> None:
@@ -139,9 +174,15 @@ def run_batch(
         t0 = time.perf_counter()
         try:
             result = work(item)
-        except (ImageError, WeightsError, ValueError, FloatingPointError, RuntimeError) as exc:
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # one bad item must not stop the batch: report it, go on
             failed += 1
-            error(str(exc) if isinstance(exc, ImageError) else f"{name(item)}: {exc}")
+            msg = describe_error(exc)
+            named = isinstance(exc, ImageError) or (isinstance(exc, OSError) and exc.filename)
+            error(msg if named else f"{name(item)}: {msg}")
+            if debug_enabled():
+                traceback.print_exc()
             continue
         if result:
             info(args, f"{name(item)} -> {result} ({time.perf_counter() - t0:.1f} s)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from photogen.cli.common import Progress, info, setup_runtime
 from photogen.cli.demo_match import match_section
+from photogen.cli.paths import declare_paths
 from photogen.core.gallery import Section, Tile, plot_losses, write_gallery
 from photogen.core.image import save_image
 from photogen.core.samples import load_sample
@@ -24,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run)
+    declare_paths(p, {}, {"out": "folder"})
 
 
 def _settings(config, seconds: float, sizes) -> dict:

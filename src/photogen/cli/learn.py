@@ -12,6 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from photogen.cli.common import add_runtime_args, info, setup_runtime
+from photogen.cli.paths import declare_paths
 
 DATASET_HELP = (
     "'fashion-mnist' (Debian dataset-fashion-mnist), 'digits' (opencv-doc, 20x20) "
@@ -44,6 +45,7 @@ def add_parser(sub) -> None:
     pc.add_argument("-o", "--output", type=Path, default=None, help="PNG of the decision line")
     add_runtime_args(pc)
     pc.set_defaults(func=run_perceptron)
+    declare_paths(pc, {}, {"output": "file"})
 
     pg = cmds.add_parser(
         "playground",
@@ -61,6 +63,7 @@ def add_parser(sub) -> None:
     pg.add_argument("--activation", choices=["tanh", "sigmoid", "relu"], default="tanh")
     add_runtime_args(pg)
     pg.set_defaults(func=run_playground)
+    declare_paths(pg, {}, {"output": "folder"})
 
     cn = cmds.add_parser(
         "cnn",
@@ -83,6 +86,7 @@ def add_parser(sub) -> None:
     )
     _common_training(cn)
     cn.set_defaults(func=run_cnn)
+    declare_paths(cn, {"dataset": "dataset"}, {"name": "folder"})
 
     gn = cmds.add_parser(
         "gan",
@@ -112,6 +116,7 @@ def add_parser(sub) -> None:
     gn.add_argument("--eval-samples", type=int, default=2000)
     _common_training(gn)
     gn.set_defaults(func=run_gan)
+    declare_paths(gn, {"dataset": "dataset", "judge": "model"}, {"name": "folder"})
 
 
 def _common_training(p) -> None:

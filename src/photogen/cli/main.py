@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from photogen import __version__
 from photogen.cli import (
@@ -17,9 +19,8 @@ from photogen.cli import (
     texture,
     weights,
 )
-from photogen.cli.common import UsageError, error
-from photogen.core.image import ImageError
-from photogen.core.weights import WeightsError
+from photogen.cli.common import UsageError, debug_enabled, describe_error, error, set_debug
+from photogen.cli.paths import PathError, check_paths
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate and transform images with deep learning.",
     )
     p.add_argument("--version", action="version", version=f"photogen {__version__}")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the Python traceback with an error (also: PHOTOGEN_DEBUG=1); may be "
+        "given anywhere on the line",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, weights):
         module.add_parser(sub)
@@ -35,30 +42,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Exit codes: 0 ok, 1 some input failed, 2 usage error, 130 interrupted,
-    141 output pipe closed (``photogen ... | head``; quiet, as other command-line tools)."""
+    """Entry point. Exit codes: 0 ok, 1 some input failed or the work failed, 2 usage error
+    (bad options, or no usable input or output path), 130 interrupted, 141 output pipe closed
+    (``photogen ... | head``; quiet, as other command-line tools).
+
+    Every error, whatever the command, reaches the user as one ``photogen: error: ...`` line
+    (file errors as ``PATH: reason``); ``--debug`` or ``PHOTOGEN_DEBUG=1`` adds the traceback.
+    """
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    set_debug("--debug" in argv)
+    argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
     try:
+        dropped = check_paths(args)
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
-        return code
-    except UsageError as exc:
-        parser.error(str(exc))  # exits with 2
-    except (ImageError, WeightsError, ValueError, RuntimeError) as exc:
+        return max(code, 1) if dropped else code
+    except PathError as exc:  # one line, no usage text: the command line itself was fine
+        _traceback()
         error(str(exc))
-        return 1
+        return 2
+    except UsageError as exc:
+        _traceback()
+        parser.error(str(exc))  # exits with 2
     except KeyboardInterrupt:
         error("interrupted")
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
         return 141
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into a line
+        _traceback()
+        error(describe_error(exc))
+        return 1
     return 0
+
+
+def _traceback() -> None:
+    if debug_enabled():
+        traceback.print_exc()
 
 
 if __name__ == "__main__":

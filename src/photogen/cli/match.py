@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from photogen.cli.common import UsageError, add_runtime_args, error, info, setup_runtime
+from photogen.cli.paths import declare_paths
 from photogen.core.image import ImageError, list_images, read_image, save_image
 
 
@@ -45,9 +46,14 @@ def add_parser(sub) -> None:
         b.add_argument("--chunk", type=int, default=4096, help="images per shard")
         add_runtime_args(b)
         b.set_defaults(func=run_build, create=name == "build")
+        if name == "build":
+            declare_paths(b, {"inputs": "photos", "labels": "file"}, {"db": "folder"})
+        else:
+            declare_paths(b, {"inputs": "photos", "db": "db", "labels": "file"})
     i = cmds.add_parser("info", help="summarise a database")
     i.add_argument("--db", required=True, type=Path)
     i.set_defaults(func=run_info)
+    declare_paths(i, {"db": "db"})
     q = cmds.add_parser("query", help="a montage of the nearest tiny images")
     q.add_argument("image")
     _search_args(q)
@@ -55,6 +61,7 @@ def add_parser(sub) -> None:
     q.add_argument("-o", "--output", type=Path, default=Path("neighbours.png"))
     add_runtime_args(q)
     q.set_defaults(func=run_query)
+    declare_paths(q, {"image": "image", "db": "db"}, {"output": "file"})
     lab = cmds.add_parser("label", help="label images by neighbour voting")
     lab.add_argument("inputs", nargs="+")
     _search_args(lab)
@@ -63,6 +70,7 @@ def add_parser(sub) -> None:
     lab.add_argument("--min-share", type=float, default=0.5, help="with --hierarchy")
     add_runtime_args(lab)
     lab.set_defaults(func=run_label)
+    declare_paths(lab, {"inputs": "photos", "db": "db", "hierarchy": "file"})
     c = cmds.add_parser("colorize", help="colour a grey photo from its siblings")
     c.add_argument("image")
     _search_args(c)
@@ -70,6 +78,7 @@ def add_parser(sub) -> None:
     c.add_argument("-o", "--output", type=Path, required=True)
     add_runtime_args(c)
     c.set_defaults(func=run_colorize)
+    declare_paths(c, {"image": "image", "db": "db"}, {"output": "file"})
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from photogen.cli.common import (
     output_path,
     setup_runtime,
 )
+from photogen.cli.paths import declare_paths
 from photogen.core.image import list_images
 from photogen.pix2pix.data import DIRECTIONS
 from photogen.pix2pix.networks import DISCRIMINATORS, GENERATORS, NORMS
@@ -83,6 +84,7 @@ def add_parser(sub) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --name")
     add_runtime_args(t)
     t.set_defaults(func=run_train)
+    declare_paths(t, {"data": "folder"}, {"name": "folder"})
 
     te = cmds.add_parser(
         "test",
@@ -112,6 +114,7 @@ def add_parser(sub) -> None:
     _mode_args(te)
     add_runtime_args(te)
     te.set_defaults(func=run_test)
+    declare_paths(te, {"data": "folder", "name": "model", "model": "model"}, {"output": "folder"})
 
     ap = cmds.add_parser(
         "apply",
@@ -130,6 +133,7 @@ def add_parser(sub) -> None:
     _mode_args(ap)
     add_runtime_args(ap)
     ap.set_defaults(func=run_apply)
+    declare_paths(ap, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
 
     ex = cmds.add_parser(
         "export",
@@ -145,6 +149,7 @@ def add_parser(sub) -> None:
     ex.add_argument("--check", action="store_true", help="compare with onnxruntime (1e-4)")
     add_runtime_args(ex)
     ex.set_defaults(func=run_export)
+    declare_paths(ex, {"model": "model"}, {"output": "file"})
 
     mp = cmds.add_parser("make-pairs", help="build a dataset from photos", description=(
         "Build A|B pairs: 'edges|gray|blur PHOTOS OUT' derive A from each photo; 'combine "
@@ -167,12 +172,14 @@ def add_parser(sub) -> None:
             k.add_argument("--sigma", type=float, default=3.0, help="Gaussian blur sigma")
         add_runtime_args(k)
         k.set_defaults(func=run_make_pairs)
+        declare_paths(k, {"photos": "photos"}, {"output": "folder"})
     c = kinds.add_parser("combine", help="join A_DIR/x and B_DIR/x as A|B")
     c.add_argument("a_dir", type=Path)
     c.add_argument("b_dir", type=Path)
     c.add_argument("output", type=Path)
     add_runtime_args(c)
     c.set_defaults(func=run_combine)
+    declare_paths(c, {"a_dir": "folder", "b_dir": "folder"}, {"output": "folder"})
     f = kinds.add_parser("facades", help="synthetic labels -> facade pairs (train/ and test/)")
     f.add_argument("output", type=Path)
     f.add_argument("--count", type=int, default=200, help="training pairs")
@@ -180,6 +187,7 @@ def add_parser(sub) -> None:
     f.add_argument("--size", type=int, default=256)
     add_runtime_args(f)
     f.set_defaults(func=run_facades)
+    declare_paths(f, {}, {"output": "folder"})
 
 
 def _mode_args(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from photogen.cli.common import UsageError, add_runtime_args, info, parse_size, setup_runtime
+from photogen.cli.paths import declare_paths
 from photogen.core.image import read_image, save_image
 
 
@@ -53,6 +54,7 @@ def add_parser(sub) -> None:
     t.add_argument("--resume", action="store_true")
     add_runtime_args(t)
     t.set_defaults(func=run_train)
+    declare_paths(t, {"source": "dataset"}, {"name": "folder"})
 
     s = cmds.add_parser("sample", help="sample images of any size",
                         description="Sample K images (fast cached sampler; --naive reruns the "
@@ -67,6 +69,7 @@ def add_parser(sub) -> None:
     s.add_argument("-o", "--output", type=Path, required=True, help="grid image, or folder")
     add_runtime_args(s)
     s.set_defaults(func=run_sample)
+    declare_paths(s, {"model": "model"}, {"output": "file-or-folder"})
 
     c = cmds.add_parser("complete", help="fill an occluded region, K alternatives",
                         description="Keep the visible pixels, sample the occluded ones in "
@@ -83,6 +86,7 @@ def add_parser(sub) -> None:
     c.add_argument("-o", "--output", type=Path, required=True)
     add_runtime_args(c)
     c.set_defaults(func=run_complete)
+    declare_paths(c, {"image": "image", "mask": "image", "model": "model"}, {"output": "file"})
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from photogen.cli.common import (
     run_batch,
     setup_runtime,
 )
+from photogen.cli.paths import declare_paths
 from photogen.core.image import list_images, read_image, save_image
 from photogen.gatys.optimize import estimate_memory
 from photogen.gatys.pyramid import fit_max_side
@@ -72,6 +73,11 @@ def add_parser(sub) -> None:
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
     add_runtime_args(p)
     p.set_defaults(func=run)
+    declare_paths(
+        p,
+        inputs={"content": "images", "style": "image", "weights": "model"},
+        outputs={"output": "file-or-folder"},
+    )
 
 
 def _weights_list(text: str | None, n: int) -> list[float] | None:

@@ -26,6 +26,7 @@ from photogen.cli.common import (
     run_batch,
     setup_runtime,
 )
+from photogen.cli.paths import declare_paths
 from photogen.compare.texture import METHODS
 from photogen.core.image import ImageError, list_images, read_image, save_image
 from photogen.gatys.texture import TextureConfig, synthesize_texture
@@ -95,6 +96,11 @@ def add_parser(sub) -> None:
     )
     add_runtime_args(p)
     p.set_defaults(func=run)
+    declare_paths(
+        p,
+        inputs={"source": "images", "mask": "image", "weights": "model"},
+        outputs={"output": "file-or-folder"},
+    )
 
     c = sub.add_parser(
         "texture-compare",
@@ -119,6 +125,9 @@ def add_parser(sub) -> None:
     c.add_argument("--pixelcnn-model", help="a trained 'pixelcnn train' run (skips training)")
     add_runtime_args(c)
     c.set_defaults(func=run_compare)
+    declare_paths(
+        c, inputs={"source": "images", "pixelcnn_model": "model"}, outputs={"output": "folder"}
+    )
 
 
 def rewrite_argv(argv: list[str]) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from photogen.cli.paths import declare_paths
+
 # Registering happens where each network is defined.
 from photogen.colorize import models as _colorize_models  # noqa: F401
 from photogen.colorize import pipeline as _colorize_pipeline  # noqa: F401
@@ -16,15 +18,18 @@ from photogen.pix2pix import models as _pix2pix_models  # noqa: F401
 def add_parser(sub) -> None:
     p = sub.add_parser("weights", help="list, fetch or install named network weights")
     wsub = p.add_subparsers(dest="action", required=True)
-    wsub.add_parser("list", help="known weights and whether they are available")
+    declare_paths(wsub.add_parser("list", help="known weights and whether they are available"))
     f = wsub.add_parser("fetch", help="download NAME into the cache (sha256-checked)")
     f.add_argument("name", choices=sorted(W.REGISTRY))
+    declare_paths(f)
     i = wsub.add_parser("install", help="copy a file obtained by hand into the cache")
     i.add_argument("name", choices=sorted(W.REGISTRY))
     i.add_argument("file")
+    declare_paths(i, {"file": "file"})
     p.set_defaults(func=run)
     s = sub.add_parser("samples", help="list the offline sample images on this machine")
     s.set_defaults(func=run_samples)
+    declare_paths(s)
 
 
 def run(args: argparse.Namespace) -> int:

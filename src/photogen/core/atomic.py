@@ -6,6 +6,7 @@ A reader never sees a half-written output or checkpoint, even if the process is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,9 +19,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     The temporary name keeps the suffix of ``path`` so that writers that infer the format
     from the file name still work. On any exception the temporary file is removed and the
-    original file (if any) is left untouched.
+    original file (if any) is left untouched. A ``path`` that exists and is not a regular
+    file (a folder, a device such as ``/dev/full``, a pipe) is refused before anything is
+    written: renaming onto it would replace the device node or fail after the work.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        OSError: ``path`` exists and is not a regular file, or the folder is not writable.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
