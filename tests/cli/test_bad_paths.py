@@ -257,3 +257,12 @@ def test_write_failure_mid_batch_leaves_no_partial_file(place, capsys, monkeypat
     assert code == 1
     assert "no space left on device" in captured.err
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("method", ["efros-leung", "quilting"])
+def test_tileable_is_refused_where_not_implemented(method, place, capsys):
+    argv = ["texture", "--method", method, "--tileable", str(place / "good" / "photo.png"),
+            "-o", str(place / "t.png")]  # fmt: skip
+    code, captured = _run(argv, capsys)
+    assert code == 2 and "--tileable is not implemented" in captured.err
+    assert not (place / "t.png").exists()

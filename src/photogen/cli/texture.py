@@ -63,7 +63,12 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--no-histogram-match", action="store_true", help="skip the final colour-histogram match"
     )
-    p.add_argument("--tileable", action="store_true", help="seamless, tileable output")
+    p.add_argument(
+        "--tileable",
+        action="store_true",
+        help="seamless, tileable output (gatys; heeger-bergen output always is; refused by "
+        "efros-leung and quilting)",
+    )
     p.add_argument("--history-size", type=int, default=d.history_size, help="L-BFGS memory")
     p.add_argument(
         "--bf16",
@@ -187,6 +192,11 @@ def run_classic(args: argparse.Namespace) -> int:
     """--method efros-leung | quilting | heeger-bergen (no network)."""
     from photogen.classic import efros_leung, heeger_bergen, quilting
 
+    if args.tileable and args.method != "heeger-bergen":
+        raise UsageError(
+            f"--tileable is not implemented for --method {args.method}; use gatys, or "
+            "heeger-bergen (whose circular pyramid makes every output tileable)"
+        )
     sources = list_images(args.source)
     batch = len(sources) > 1
     check_output(args.output, batch)

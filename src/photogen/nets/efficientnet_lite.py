@@ -56,7 +56,8 @@ _BN_EPS = 1e-3  # TensorFlow's batch-norm epsilon, which the weights were traine
 class SamePadConv2d(nn.Conv2d):
     """Conv2d with TensorFlow's "SAME" padding (asymmetric for stride 2), as the weights expect.
 
-    ``pad_mode`` may be switched to ``"circular"`` for tileable texture synthesis.
+    ``pad_mode`` may be switched to ``"circular"`` (tileable texture synthesis) or
+    ``"reflect"`` (texture synthesis: no zero border for the optimiser to compensate).
     """
 
     pad_mode = "constant"
@@ -77,7 +78,13 @@ class SamePadConv2d(nn.Conv2d):
             )
         if pad_h or pad_w:
             pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-            x = F.pad(x, pads, mode=self.pad_mode)
+            mode = self.pad_mode
+            too_small = max(pads[:2]) >= iw or max(pads[2:]) >= ih
+            if mode in ("reflect", "circular") and too_small:
+                # A map too small to reflect or wrap (1 pixel at the deepest layer of a small
+                # image): its only pixel is its own neighbour either way.
+                mode = "replicate"
+            x = F.pad(x, pads, mode=mode)
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 

@@ -125,17 +125,31 @@ class FeatureExtractor(nn.Module):
     @contextlib.contextmanager
     def tileable(self, enabled: bool = True) -> Iterator[None]:
         """Within the block, every padded convolution pads circularly (seamless output)."""
-        if not enabled:
+        with self.padding("circular" if enabled else None):
+            yield
+
+    @contextlib.contextmanager
+    def padding(self, mode: str | None) -> Iterator[None]:
+        """Within the block, every padded convolution pads with ``mode``.
+
+        Args:
+            mode: ``"circular"`` (seamless, tileable output), ``"reflect"`` (no artificial
+                border: texture synthesis at any size, see ``TextureConfig.padding``), or None
+                (the network's own padding, zeros as trained).
+        """
+        if mode is None:
             yield
             return
+        if mode not in ("circular", "reflect"):
+            raise ValueError(f"padding mode must be 'circular' or 'reflect', got {mode!r}")
         saved = []
         for m in self.net.modules():
             if isinstance(m, SamePadConv2d | RandomMultiscale):
                 saved.append((m, "pad_mode", m.pad_mode))
-                m.pad_mode = "circular"
+                m.pad_mode = mode
             elif isinstance(m, nn.Conv2d) and any(p > 0 for p in m.padding):
                 saved.append((m, "padding_mode", m.padding_mode))
-                m.padding_mode = "circular"
+                m.padding_mode = mode
         try:
             yield
         finally:
