@@ -116,6 +116,36 @@ def test_heeger_bergen_matches_band_and_pixel_statistics():
     assert c[0, 1].abs() < 0.2 * (c[0, 0] * c[1, 1]).sqrt()  # stays decorrelated
 
 
+def _w1(a: torch.Tensor, b: torch.Tensor) -> float:
+    """1-D Wasserstein distance of two equal-size samples (sorted differences)."""
+    return float((a.flatten().sort().values - b.flatten().sort().values).abs().mean())
+
+
+def test_heeger_bergen_matches_the_band_histograms():
+    """The point of the method: every Laplacian band of the output has (nearly) the example's
+    histogram, not only the pixels. Iteration 0 (histogram-matched noise) is the baseline;
+    a variant that skips the per-band matching stays near it (measured: band W1 ratios
+    0.07 / 0.08 / 0.17 here, 1.00 for that variant)."""
+    y, x = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    gen = torch.Generator().manual_seed(1)
+    stripes = 0.5 + 0.4 * torch.sin(x / 3.0) * torch.sign(torch.sin(y / 7.0))
+    ex = stripes * torch.tensor([1.0, 0.7, 0.9]).view(1, 3, 1, 1)
+    ex = ex + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)
+    cfg = hb.HeegerBergenConfig(levels=3, iterations=4)
+    first = []
+    out = hb.synthesize(ex, (64, 64), cfg, callback=lambda i, img: first.append(img) if i == 0
+                        else None, clamp=False)  # fmt: skip
+    mean, vecs = hb.pca_basis(ex)
+
+    def bands(img):
+        p = torch.einsum("kc,nchw->nkhw", vecs.T, img - mean.view(1, 3, 1, 1))
+        return hb.laplacian_pyramid(p[:, -1:], 3)  # eigh sorts ascending: the largest is last
+
+    target, before, after = bands(ex), bands(first[0]), bands(out)
+    for level, (t, b, a) in enumerate(zip(target[:-1], before[:-1], after[:-1], strict=True)):
+        assert _w1(a, t) < 0.35 * _w1(b, t), (level, _w1(a, t), _w1(b, t))
+
+
 def test_cli_classic_methods_and_compare(tmp_path, tiny_texture, capsys):
     import json
 

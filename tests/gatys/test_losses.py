@@ -26,21 +26,31 @@ def test_gram_rejects_bad_shape():
 
 
 def test_style_loss_gradcheck():
+    """gradcheck of ``style_loss`` itself (two layers, two weights) in float64, and its value
+    against a numpy transcription of eq. 4-5 of Gatys et al. 2015."""
     g = torch.Generator().manual_seed(0)
-    target = {"a": torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64)}
-    t = {"a": gram_matrix(target["a"]).double()}
-    x = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    shapes = {"a": (1, 3, 4, 4), "b": (1, 5, 2, 3)}
+    weights = {"a": 1.0, "b": 0.25}
+    targets = style_targets(
+        {k: torch.rand(s, generator=g, dtype=torch.float64) for k, s in shapes.items()}
+    )
+    xs = {
+        k: torch.rand(s, generator=g, dtype=torch.float64, requires_grad=True)
+        for k, s in shapes.items()
+    }
 
-    def fn(x):
-        # gram_matrix computes in float32 for speed; check the algebra in float64 here.
-        f = x.reshape(1, 3, 16)
-        gram = f @ f.transpose(1, 2) / 16
-        return ((gram - t["a"]) ** 2).sum() / (t["a"] ** 2).sum()
+    def fn(xa, xb):
+        return style_loss({"a": xa, "b": xb}, targets, weights)
 
-    assert torch.autograd.gradcheck(fn, (x,))
-    loss = style_loss({"a": x.float()}, {"a": t["a"].float()}, {"a": 1.0})
-    assert torch.allclose(loss.double(), fn(x), rtol=1e-4)
-    assert style_loss(target, style_targets(target), {"a": 1.0}) < 1e-12
+    assert torch.autograd.gradcheck(fn, (xs["a"], xs["b"]))
+    ref = 0.0
+    for k, w in weights.items():
+        f = xs[k].detach().numpy().reshape(shapes[k][1], -1)
+        gram = f @ f.T / f.shape[1]
+        t = targets[k][0].numpy()
+        ref += w * ((gram - t) ** 2).sum() / (t**2).sum()
+    assert abs(fn(xs["a"], xs["b"]).item() - ref) < 1e-12
+    assert style_loss(xs, style_targets(xs), weights) < 1e-12
 
 
 def test_blended_targets_equal_weighted_losses():

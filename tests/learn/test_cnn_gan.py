@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,11 +96,28 @@ def test_gan_shapes_and_conditioning():
     img = G(torch.randn(4, 16), y)
     assert img.shape == (4, 1, 8, 8) and img.abs().max() <= 1
     assert D(img, y).shape == (4,)
-    t = torch.linspace(0, 1, 5)
-    a, b = torch.randn(3, 16), torch.randn(3, 16)
+    # The label changes the image and the score (same noise, eval-mode batch norm).
+    G.eval(), D.eval()
+    z = torch.randn(1, 16).repeat(2, 1)
+    with torch.no_grad():
+        pair = G(z, torch.tensor([1, 7]))
+        assert (pair[0] - pair[1]).abs().max() > 0.05 * pair.abs().max()  # 0 if ignored
+        scores = D(pair[:1].repeat(2, 1, 1, 1), torch.tensor([1, 7]))
+        assert (scores[0] - scores[1]).abs() > 1e-3 * scores.abs().max()
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    a, b = torch.randn(3, 16, dtype=torch.float64), torch.randn(3, 16, dtype=torch.float64)
     path = slerp(a[None], b[None], t)
     assert path.shape == (5, 3, 16)
-    torch.testing.assert_close(path[0, 0], a[0]) and torch.testing.assert_close(path[-1, 0], b[0])
+    torch.testing.assert_close(path[0], a)
+    torch.testing.assert_close(path[-1], b)
+    # Shoemake's formula, row by row, in numpy.
+    an, bn = a.numpy(), b.numpy()
+    for i in range(3):
+        cos = an[i] @ bn[i] / np.linalg.norm(an[i]) / np.linalg.norm(bn[i])
+        om = np.arccos(cos)
+        for j, tj in enumerate(t.numpy()):
+            ref = (np.sin((1 - tj) * om) * an[i] + np.sin(tj * om) * bn[i]) / np.sin(om)
+            np.testing.assert_allclose(path[j, i].numpy(), ref, rtol=1e-6, atol=1e-9)
 
 
 @torch.no_grad()

@@ -85,6 +85,34 @@ def test_fid_inception_layout_and_offline_message(tmp_path, monkeypatch):
         fid_features("inception", torch.device("cpu"))
 
 
+def test_fid_inception_equals_the_pytorch_fid_definition():
+    """Same output as a functional transcription of pytorch-fid's blocks (tests/nets/
+    fid_reference.py) for the same random weights, with batch-norm statistics made non-trivial
+    so that every layer matters. Catches a padded average pool, an average pool in the last
+    block, or another input scaling (each changes pool3 by far more than 1e-4)."""
+    from photogen.nets.inception import fid_inception_v3
+    from tests.nets.fid_reference import pool3_features
+
+    torch.manual_seed(0)
+    model = fid_inception_v3(None)
+    sd = model.state_dict()
+    g = torch.Generator().manual_seed(1)
+    for k, v in sd.items():
+        if k.endswith("conv.weight"):  # He initialisation: the input's signal reaches pool3
+            v.copy_(torch.randn(v.shape, generator=g) * (2.0 / v[0].numel()) ** 0.5)
+        elif k.endswith("running_mean"):
+            v.copy_(0.05 * torch.randn(v.shape, generator=g))
+        elif k.endswith("running_var"):
+            v.copy_(0.8 + 0.4 * torch.rand(v.shape, generator=g))
+    x = torch.rand(2, 3, 48, 64, generator=g)
+    with torch.no_grad():
+        ours = model.features(x)
+        ref = pool3_features(sd, x)
+    spread = (ours[0] - ours[1]).abs().mean() / ours.abs().mean()
+    assert spread > 0.01  # different images give different features: every layer is alive
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-4 * float(ref.abs().mean()))
+
+
 def _offline(*args, **kwargs):
     import urllib.error
 

@@ -23,8 +23,13 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     if features.dim() != 4:
         raise ValueError(f"gram_matrix expects (B, C, H, W), got {tuple(features.shape)}")
     b, c, h, w = features.shape
-    f = features.reshape(b, c, h * w).float()
+    f = _wide(features.reshape(b, c, h * w))
     return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+
+
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """Half and bfloat16 activations (autocast) are summed in float32; float64 stays."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def style_targets(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -58,18 +63,23 @@ def style_loss(
     layer_weights: dict[str, float],
 ) -> torch.Tensor:
     """Sum over layers of ``w_l |G_l - T_l|^2 / |T_l|^2`` (texture loss, eq. 4-5)."""
-    total = features[next(iter(layer_weights))].new_zeros((), dtype=torch.float32)
+    total = None
     for layer, weight in layer_weights.items():
-        target = targets[layer]
-        diff = gram_matrix(features[layer]) - target
-        total = total + weight * diff.pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+        gram = gram_matrix(features[layer])
+        target = targets[layer].to(gram.dtype)
+        diff = gram - target
+        term = weight * diff.pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("style_loss needs at least one layer")
     return total
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``|F - P|^2 / |P|^2`` at the content layer (Gatys et al. 2016, eq. 1)."""
-    target = target.float()
-    return (features.float() - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+    features = _wide(features)
+    target = target.to(features.dtype)
+    return (features - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
 
 
 def tv_loss(image: torch.Tensor, circular: bool = False) -> torch.Tensor:
