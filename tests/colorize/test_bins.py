@@ -30,6 +30,25 @@ def test_80_80_lies_outside_the_rule():
     assert distance_to_polygon(np.array([0.0, 0.0]), hull) == 0
 
 
+def test_interior_colours_lie_inside_the_cube_surface_hull():
+    """The cheap form of the slow test below, run by default: every colour of a 52^3 lattice
+    through the whole RGB cube (140,608 colours, interior included) lies inside the hull of the
+    cube's surface, so that hull is the gamut's."""
+    import kornia
+    from scipy.spatial import ConvexHull
+
+    surf = srgb_gamut_ab(surface_only=True)
+    eq = ConvexHull(surf).equations  # rows (nx, ny, c): inside when nx a + ny b + c <= 0
+    v = torch.arange(0, 256, 5, dtype=torch.float64) / 255.0
+    r, g, b = torch.meshgrid(v, v, v, indexing="ij")
+    rgb = torch.stack([r.flatten(), g.flatten(), b.flatten()]).reshape(1, 3, -1, 1)
+    ab = kornia.color.rgb_to_lab(rgb).reshape(3, -1)[1:].T.numpy()
+    assert len(ab) == 52**3
+    assert (ab @ eq[:, :2].T + eq[:, 2]).max() < 1e-9
+    # and the check can fail: a colour outside the surface's hull is seen
+    assert (np.array([[80.0, 80.0]]) @ eq[:, :2].T + eq[:, 2]).max() > 1
+
+
 @pytest.mark.slow
 def test_cube_surface_hull_equals_full_gamut_hull():
     full = convex_hull(srgb_gamut_ab(surface_only=False))

