@@ -191,3 +191,24 @@ def test_demo_fast_shows_every_method(tmp_path):
     for title in titles:
         assert title in page, title
     assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()
+
+
+def test_sixteen_bit_output_from_the_cli(tiny_texture, tmp_path, capsys):
+    """--bit-depth 16 writes a 16-bit PNG with values between the 8-bit levels; a format with
+    no 16-bit form is refused before any work."""
+    from photogen.core.image import read_image_info
+
+    out = tmp_path / "t16.png"
+    argv = ["texture", str(tiny_texture), "--network", "random_multiscale", "--size", "32",
+            "--steps", "3", "--levels", "1", "--no-histogram-match", "--bit-depth", "16",
+            "-q"]  # fmt: skip
+    assert main([*argv, "-o", str(out)]) == 0
+    image, info = read_image_info(out)
+    assert info.bit_depth == 16
+    levels = (image * 65535).round() / 257  # integer where the value is an 8-bit level
+    assert ((levels - levels.round()).abs() > 1e-3).float().mean() > 0.5
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "-o", str(tmp_path / "t16.jpg")])
+    assert exit_info.value.code == 2
+    assert "--bit-depth 16 needs a .png or .tif" in capsys.readouterr().err
+    assert not (tmp_path / "t16.jpg").exists()

@@ -171,7 +171,7 @@ def test_cli_classic_methods_and_compare(tmp_path, tiny_texture, capsys):
     a, b = np.asarray(Image.open(out)), np.asarray(Image.open(tiny_texture))
     assert np.array_equal(a[m > 0], b[m > 0]) and not np.array_equal(a, b)
     cmp_dir = tmp_path / "cmp"
-    assert main(["texture", "compare", str(tiny_texture), "-o", str(cmp_dir), "--size", "32",
+    assert main(["compare", "texture", str(tiny_texture), "-o", str(cmp_dir), "--size", "32",
                  "--methods", "efros-leung,quilting,heeger-bergen", "--window", "5",
                  "--block", "12", "-q"]) == 0  # fmt: skip
     rows = json.loads((cmp_dir / "results.json").read_text())
@@ -208,3 +208,20 @@ def test_compare_runs_the_network_methods_too(tmp_path, tiny_texture):
         out = read_image(tmp_path / f"{r['method']}.png")
         assert out.shape == (1, 3, 32, 32) and r["gram_random"] > 0
     assert histogram_w1(src, src) == 0.0 and histogram_w1(src, 1 - src) > 10
+
+
+def test_texture_compare_means_the_same_whatever_files_exist(tmp_path, tiny_texture, monkeypatch):
+    """A ./compare folder (what the README's own example writes) used to turn
+    'texture compare' into Gatys synthesis on compare/*.png."""
+    import json
+
+    from photogen.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compare").mkdir()
+    (tmp_path / "compare" / "old.png").write_bytes(tiny_texture.read_bytes())
+    for argv0 in (["texture", "compare"], ["compare", "texture"]):
+        out = tmp_path / f"out_{argv0[0]}"
+        assert main([*argv0, str(tiny_texture), "-o", str(out), "--size", "24", "--methods",
+                     "quilting", "--block", "12", "-q"]) == 0  # fmt: skip
+        assert [r["method"] for r in json.loads((out / "results.json").read_text())] == ["quilting"]

@@ -59,9 +59,20 @@ def test_several_styles_and_their_weights(pair):
 
 
 def test_refuses_instead_of_out_of_memory(pair):
+    """The refusal names the output size (as the command's own line does, not the padded
+    canvas) and small amounts in MiB rather than "0.0 GiB"."""
+    from photogen.gatys.pyramid import fit_max_side
+    from photogen.gatys.style import format_bytes
+
     content, style = pair
-    with pytest.raises(MemoryBudgetError, match="GiB"):
-        stylize(content, [style], StyleConfig(max_size=4096, max_memory=2**30))
+    h, w = fit_max_side(*content.shape[-2:], 4000)
+    with pytest.raises(
+        MemoryBudgetError, match=rf"^{w}x{h} needs about [0-9.]+ GiB but only 1.0 GiB"
+    ):
+        stylize(content, [style], StyleConfig(max_size=4000, max_memory=2**30))
+    assert format_bytes(3 * 2**20) == "3 MiB" and format_bytes(int(1.5 * 2**30)) == "1.5 GiB"
+    with pytest.raises(MemoryBudgetError, match="only 5 MiB"):
+        stylize(content, [style], StyleConfig(max_size=256, max_memory=5 * 2**20))
 
 
 def test_odd_sizes_run_on_a_whole_stride_canvas_and_come_back_exact(pair):

@@ -42,6 +42,24 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_bit_depth_arg(p: argparse.ArgumentParser) -> None:
+    """--bit-depth 8|16 (16: PNG or TIFF; for results computed in float, as optimised images)."""
+    p.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=8,
+        help="bits per channel of the output (16 needs .png or .tif; folders get .png)",
+    )
+
+
+def check_bit_depth(args: argparse.Namespace) -> None:
+    """Refuse ``--bit-depth 16`` with a format that has no 16-bit form, before any work."""
+    suffix = args.output.suffix.lower()
+    if args.bit_depth == 16 and suffix and suffix not in (".png", ".tif", ".tiff"):
+        raise UsageError(f"--bit-depth 16 needs a .png or .tif output, not {suffix}")
+
+
 def setup_runtime(args: argparse.Namespace) -> torch.device:
     """Apply --threads and resolve --device."""
     set_threads(args.threads)

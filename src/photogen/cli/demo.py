@@ -358,5 +358,5 @@ def _classic_section(args: argparse.Namespace, out: Path, device) -> Section:
         note="Heeger-Bergen matches band histograms only: right for stochastic textures, blind "
         "to the bricks' structure. Efros-Leung's 11-pixel window is about one brick, so it "
         "drifts here (a larger --window helps); quilting copies whole blocks and keeps it. "
-        "photogen texture compare runs these, Gatys and a PixelCNN on one sheet.",
+        "photogen compare texture runs these, Gatys and a PixelCNN on one sheet.",
     )

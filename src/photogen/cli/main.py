@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, weights):
         module.add_parser(sub)
+    texture.add_compare_parser(sub)
     return p
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from photogen.cli.common import (
     Progress,
     UsageError,
+    add_bit_depth_arg,
     add_runtime_args,
+    check_bit_depth,
     check_output,
     info,
     output_path,
@@ -18,9 +20,8 @@ from photogen.cli.common import (
 )
 from photogen.cli.paths import declare_paths
 from photogen.core.image import list_images, read_image, save_image
-from photogen.gatys.optimize import estimate_memory
 from photogen.gatys.pyramid import fit_max_side
-from photogen.gatys.style import StyleConfig, stylize
+from photogen.gatys.style import StyleConfig, format_bytes, memory_needed, stylize
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
 
@@ -72,6 +73,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-memory", type=float, default=None, help="GiB allowed (default: free)")
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
     add_runtime_args(p)
+    add_bit_depth_arg(p)
     p.set_defaults(func=run)
     declare_paths(
         p,
@@ -94,6 +96,7 @@ def _weights_list(text: str | None, n: int) -> list[float] | None:
 
 def run(args: argparse.Namespace) -> int:
     device = setup_runtime(args)
+    check_bit_depth(args)
     config = StyleConfig(
         network=args.network,
         content_layer=args.content_layer,
@@ -133,11 +136,11 @@ def run(args: argparse.Namespace) -> int:
     def work(path: Path) -> Path:
         content = read_image(path, max_pixels=args.max_pixels)
         h, w = fit_max_side(*content.shape[-2:], config.max_size)
-        need = estimate_memory(extractor, h, w, config.history_size)
-        info(args, f"{path.name}: {w}x{h}, estimated peak memory {need / 2**30:.2f} GiB")
+        need = memory_needed(extractor, (h, w), config.history_size)
+        info(args, f"{path.name}: {w}x{h}, estimated peak memory {format_bytes(need)}")
         out = output_path(args.output, path.stem, "_stylized", batch)
         with Progress(args, config.steps * (config.levels or 1), path.stem, out.parent) as progress:
             result = stylize(content, styles, config, extractor, device, progress)
-        return save_image(result.image, out)
+        return save_image(result.image, out, bit_depth=args.bit_depth)
 
     return run_batch(args, contents, work)

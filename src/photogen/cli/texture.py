@@ -2,8 +2,8 @@
 
 ``--method gatys`` (CNN Gram matrices, Gatys et al. 2015, the default), ``efros-leung``
 (non-parametric sampling, 1999), ``quilting`` (Efros & Freeman 2001) or ``heeger-bergen``
-(pyramid histograms, 1995); ``photogen texture compare SRC -o DIR`` runs them all (and a
-PixelCNN) on one example and writes one sheet.
+(pyramid histograms, 1995); ``photogen compare texture SRC -o DIR`` runs them all (and a
+PixelCNN) on one example and writes one sheet (``photogen texture compare`` is the same).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from tqdm import tqdm
 from photogen.cli.common import (
     Progress,
     UsageError,
+    add_bit_depth_arg,
     add_runtime_args,
+    check_bit_depth,
     check_output,
     error,
     info,
@@ -39,11 +41,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "texture",
         help="synthesise a texture from an example image (Gatys, Efros-Leung, quilting, "
-        "Heeger-Bergen); 'texture compare' runs them all",
+        "Heeger-Bergen); 'photogen compare texture' runs them all",
         description="Synthesise new texture from one example: by matching Gram matrices of CNN "
         "features (--method gatys, default), by non-parametric sampling (efros-leung), by image "
         "quilting, or by matching pyramid histograms (heeger-bergen). SOURCE may be files, "
-        "folders or globs; a bad file is reported and skipped. 'photogen texture compare SRC "
+        "folders or globs; a bad file is reported and skipped. 'photogen compare texture SRC "
         "-o DIR' runs every method (and a PixelCNN) on one example and writes DIR/index.html.",
     )
     p.add_argument("--method", default="gatys", choices=["gatys", *CLASSIC])
@@ -77,6 +79,7 @@ def add_parser(sub) -> None:
         "default: slower and a higher loss than float32 on an H200 at 512 px",
     )
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
+    add_bit_depth_arg(p)
     g = p.add_argument_group("classical methods")
     g.add_argument("--window", type=int, default=11, help="efros-leung: neighbourhood side (odd)")
     g.add_argument(
@@ -107,10 +110,19 @@ def add_parser(sub) -> None:
         outputs={"output": "file-or-folder"},
     )
 
-    c = sub.add_parser(
-        "texture-compare",
-        prog="photogen texture compare",
-        help=argparse.SUPPRESS,
+
+def add_compare_parser(sub) -> None:
+    """``photogen compare texture SRC -o DIR`` (also reached as ``photogen texture compare``)."""
+    p = sub.add_parser(
+        "compare",
+        help="run several methods on one input and score them on one sheet",
+        description="Comparisons across methods (the compare/ layer): 'photogen compare "
+        "texture SRC -o DIR'.",
+    )
+    cmds = p.add_subparsers(dest="compare_command", required=True, metavar="WHAT")
+    c = cmds.add_parser(
+        "texture",
+        help="every texture method on one example",
         description="Run every texture method on one example; write "
         "OUT/<method>.png, results.csv/json (seconds, Gram distance in a random "
         "network none of them optimised, histogram distance) and OUT/index.html.",
@@ -136,14 +148,10 @@ def add_parser(sub) -> None:
 
 
 def rewrite_argv(argv: list[str]) -> list[str]:
-    """``texture compare ...`` -> ``texture-compare ...`` (sources are positional)."""
-    if (
-        len(argv) >= 2
-        and argv[0] == "texture"
-        and argv[1] == "compare"
-        and not Path("compare").exists()
-    ):
-        return ["texture-compare", *argv[2:]]
+    """``texture compare ...`` -> ``compare texture ...``, whatever files exist (a folder
+    named ``compare`` is written ``./compare``)."""
+    if len(argv) >= 2 and argv[0] == "texture" and argv[1] == "compare":
+        return ["compare", "texture", *argv[2:]]
     return argv
 
 
@@ -238,13 +246,14 @@ def run_classic(args: argparse.Namespace) -> int:
             if args.save_iterations:
                 strip = heeger_bergen.iteration_strip(steps)
                 save_image(strip, out.with_name(out.stem + "_iterations.png"))
-        return save_image(image, out)
+        return save_image(image, out, bit_depth=args.bit_depth)
 
     return run_batch(args, sources, work)
 
 
 def run(args: argparse.Namespace) -> int:
     device = setup_runtime(args)
+    check_bit_depth(args)
     if args.method in CLASSIC:
         return run_classic(args)
     if args.mask:
@@ -279,6 +288,6 @@ def run(args: argparse.Namespace) -> int:
         out = output_path(args.output, path.stem, "_texture", batch)
         with Progress(args, config.steps * config.levels, path.stem, out.parent) as progress:
             result = synthesize_texture(source, config, extractor, device, progress)
-        return save_image(result.image, out)
+        return save_image(result.image, out, bit_depth=args.bit_depth)
 
     return run_batch(args, sources, work)

@@ -1,4 +1,4 @@
-"""``photogen texture compare``: every synthesis method on one example, one HTML sheet.
+"""``photogen compare texture``: every synthesis method on one example, one HTML sheet.
 
 Methods: ``gatys`` (CNN Gram matrices, EfficientNet-Lite0), ``efros-leung``, ``quilting``,
 ``heeger-bergen`` and ``pixelcnn`` (a Gated PixelCNN trained here on the example, then
@@ -223,7 +223,7 @@ def compare(
     write_text_atomic(out / "results.json", json.dumps(rows, indent=2))
     write_gallery(
         out / "index.html",
-        f"photogen texture compare: {title}",
+        f"photogen compare texture: {title}",
         _sections(rows, tiles, cfg, out, title),
     )
     return rows
@@ -286,6 +286,6 @@ def compare_many(
         for name, rows in results.items()
     }
     write_gallery(
-        out / "index.html", "photogen texture compare", [Section("Summary", [], summary), *sections]
+        out / "index.html", "photogen compare texture", [Section("Summary", [], summary), *sections]
     )
     return results

@@ -132,16 +132,29 @@ def _luminance_rgb(image: torch.Tensor) -> torch.Tensor:
     return (rgb_to_lab(image)[:, :1] / 100.0).expand(-1, 3, -1, -1).contiguous()
 
 
+def format_bytes(n: int) -> str:
+    """``"1.7 GiB"``, ``"35 MiB"``: small jobs do not read as 0.0 GiB."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
+
+
+def memory_needed(extractor: FeatureExtractor, size: tuple[int, int], history_size: int) -> int:
+    """Peak bytes to stylise an output of ``size`` (h, w): the optimised canvas is ``size``
+    rounded up to whole network strides (see ``pyramid.canvas_size``)."""
+    h, w = canvas_size(size)
+    return estimate_memory(extractor, h, w, history_size)
+
+
 def check_memory(
     extractor: FeatureExtractor, size: tuple[int, int], config: StyleConfig, device
 ) -> int:
-    """Estimate peak bytes at ``size``; raise MemoryBudgetError when over the budget."""
-    need = estimate_memory(extractor, size[0], size[1], config.history_size)
+    """Estimate peak bytes for an output of ``size`` (h, w); raise MemoryBudgetError when over
+    the budget. The message names the output size, as the command's own line does."""
+    need = memory_needed(extractor, size, config.history_size)
     budget = config.max_memory if config.max_memory is not None else available_memory(device)
     if need > budget:
         raise MemoryBudgetError(
-            f"{size[1]}x{size[0]} needs about {need / 2**30:.1f} GiB but only "
-            f"{budget / 2**30:.1f} GiB is available; lower --max-size or --history-size"
+            f"{size[1]}x{size[0]} needs about {format_bytes(need)} but only "
+            f"{format_bytes(budget)} is available; lower --max-size or --history-size"
         )
     return need
 
@@ -189,7 +202,7 @@ def stylize(
         extractor = FeatureExtractor(net, [*style_layers, content_layer]).to(device)
     levels = config.levels or 1 + max(0, math.ceil(math.log2(config.max_size / 512)))
     sizes = pyramid_sizes(fit_max_side(*content.shape[-2:], config.max_size), levels)
-    mem = check_memory(extractor, canvas_size(sizes[-1]), config, device)
+    mem = check_memory(extractor, sizes[-1], config, device)
     amp = autocast_dtype(device) if config.bf16 else None
     blend = config.style_weights or [1.0] * len(styles)
 
