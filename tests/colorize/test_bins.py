@@ -14,7 +14,7 @@ from photogen.colorize.bins import (
 
 
 def test_313_bins_in_the_released_order():
-    bins = gamut_bins()
+    bins = gamut_bins.__wrapped__()  # computed here, not taken from the cache
     assert bins.shape == (313, 2)
     assert bins[:3].tolist() == [[-90, 50], [-90, 60], [-90, 70]]
     assert bins[:, 0].min() == -90 and bins[:, 0].max() == 100
@@ -100,3 +100,59 @@ def test_gamut_lab_matches_scikit_image():
     g1, g2 = np.meshgrid(v, v, indexing="ij")
     rgb = np.stack([np.zeros(65536), g1.ravel(), g2.ravel()], 1)  # first face, as built
     assert np.allclose(ab[idx[idx < 65536]], rgb2lab(rgb[None])[0][idx[idx < 65536], 1:], atol=1e-9)
+
+
+def test_soft_encoding_equals_a_numpy_transcription():
+    """k nearest bins, weights exp(-d^2 / 2 sigma^2) normalised (Zhang et al. 2016, Sec. 2.1)."""
+    g = torch.Generator().manual_seed(3)
+    ab = torch.rand(2, 2, 3, 2, generator=g, dtype=torch.float64) * 160 - 80
+    bins = gamut_bins().double()
+    for k, sigma in ((5, 5.0), (3, 8.0)):
+        enc = soft_encode(ab, bins, k=k, sigma=sigma)
+        assert enc.dtype == torch.float64
+        flat = ab.permute(0, 2, 3, 1).reshape(-1, 2).numpy()
+        ref = np.zeros((len(flat), 313))
+        for i, p in enumerate(flat):
+            d2 = ((bins.numpy() - p) ** 2).sum(1)
+            near = np.argsort(d2)[:k]
+            w = np.exp(-(d2[near] - d2[near].min()) / (2 * sigma**2))
+            ref[i, near] = w / w.sum()
+        got = enc.permute(0, 2, 3, 1).reshape(-1, 313).numpy()
+        np.testing.assert_allclose(got, ref, atol=1e-12)
+    with pytest.raises(ValueError, match=r"ab must be \(B, 2, H, W\), got \(1, 3, 2, 2\)"):
+        soft_encode(torch.zeros(1, 3, 2, 2))
+
+
+def test_distance_to_polygon_against_brute_force():
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])  # anticlockwise
+    t = np.linspace(0, 1, 20001)[:, None]
+    edges = np.concatenate(
+        [a + t * (b - a) for a, b in zip(square, np.roll(square, -1, 0), strict=True)]
+    )
+    for point, inside in (((5, 5), True), ((10, 5), True), ((15, 5), False), ((5, -3), False),
+                          ((13, 14), False), ((-3, -4), False), ((2, 11), False)):  # fmt: skip
+        p = np.array(point, dtype=np.float64)
+        got = distance_to_polygon(p, square)
+        if inside:
+            assert got == 0, point
+        else:
+            assert abs(got - np.sqrt(((edges - p) ** 2).sum(1)).min()) < 1e-6, point
+
+
+def test_rebalance_weights_follow_eq_4():
+    """w = 1 / ((1 - lambda) p~ + lambda / Q), scaled so that E_p~[w] = 1; counts or
+    probabilities give the same weights."""
+    from photogen.colorize.bins import rebalance_weights
+
+    g = torch.Generator().manual_seed(0)
+    counts = torch.rand(313, generator=g) ** 4 * 1000
+    w = rebalance_weights(counts, lam=0.5, sigma=5.0).double()
+    torch.testing.assert_close(w, rebalance_weights(counts / counts.sum()).double())
+    bins = gamut_bins().double().numpy()
+    p = (counts / counts.sum()).double().numpy()
+    d2 = ((bins[:, None] - bins[None]) ** 2).sum(-1)
+    smooth = np.exp(-d2 / 50.0) @ p
+    smooth /= smooth.sum()
+    ref = 1 / (0.5 * smooth + 0.5 / 313)
+    ref /= (smooth * ref).sum()
+    np.testing.assert_allclose(w.numpy(), ref, rtol=1e-5)

@@ -83,3 +83,39 @@ def test_lightness_and_chunked_conversions_agree(monkeypatch):
     assert torch.allclose(rgb_to_lab(image), whole, atol=1e-5)  # SIMD tails differ in ulps
     assert torch.allclose(lab_to_rgb(whole), back, atol=1e-6)
     assert torch.allclose(color_mod.lightness(image), whole[:, :1], atol=1e-4)
+
+
+def test_luminance_statistics_are_transferred_per_image():
+    from photogen.core.color import transfer_luminance_stats
+
+    g = torch.Generator().manual_seed(0)
+    luma = torch.rand(2, 1, 6, 7, generator=g) * torch.tensor([1.0, 0.2]).view(2, 1, 1, 1)
+    target = torch.rand(2, 1, 5, 4, generator=g) * torch.tensor([0.3, 0.9]).view(2, 1, 1, 1)
+    target = target + torch.tensor([0.5, 0.0]).view(2, 1, 1, 1)
+    out = transfer_luminance_stats(luma, target)
+    assert out.shape == luma.shape
+    for i in range(2):
+        assert abs(float(out[i].mean() - target[i].mean())) < 1e-6
+        assert abs(float(out[i].std() - target[i].std())) < 1e-6
+        corr = np.corrcoef(out[i].flatten().numpy(), luma[i].flatten().numpy())[0, 1]
+        assert corr > 0.9999  # an affine map of the input, not a new image
+
+
+def test_lightness_grey_and_l_only_image_against_scikit_image():
+    from skimage.color import rgb2gray, rgb2lab
+
+    from photogen.core.color import lightness, lightness_image, rgb_to_gray
+
+    g = torch.Generator().manual_seed(1)
+    img = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64)
+    img[0, :, 0, 0] = 0.0  # black and the darkest levels take the linear branches
+    img[0, :, 0, 1] = 0.01
+    hwc = img[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(lightness(img)[0, 0].numpy(), rgb2lab(hwc)[..., 0], atol=1e-4)
+    l_only = lightness_image(img)
+    lab = rgb2lab(l_only[0].permute(1, 2, 0).numpy())
+    np.testing.assert_allclose(lab[..., 0], rgb2lab(hwc)[..., 0], atol=1e-3)
+    assert np.abs(lab[..., 1:]).max() < 1e-3  # no colour left
+    rec601 = hwc @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(rgb_to_gray(img)[0, 0].numpy(), rec601, atol=1e-6)
+    assert not np.allclose(rec601, rgb2gray(hwc), atol=1e-3)  # Rec. 601, not Rec. 709

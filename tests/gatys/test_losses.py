@@ -75,3 +75,13 @@ def test_content_and_tv():
     assert tv_loss(flat) == 0 and tv_loss(flat, circular=True) == 0
     ramp = torch.linspace(0, 1, 8).view(1, 1, 1, 8).expand(1, 3, 8, 8)
     assert tv_loss(ramp, circular=True) > tv_loss(ramp)  # the wrap-around edge counts
+
+
+def test_content_loss_and_blend_errors():
+    """|F - P|^2 / |P|^2 also for a target of small norm; a blend whose weights do not sum to
+    a positive number is refused with a message saying so."""
+    f = torch.tensor([[[[0.3, 0.1]]]], dtype=torch.float64)
+    p = torch.tensor([[[[0.1, 0.2]]]], dtype=torch.float64)
+    assert abs(float(content_loss(f, p)) - (0.04 + 0.01) / 0.05) < 1e-12
+    with pytest.raises(ValueError, match="^style blend weights must sum to a positive number$"):
+        blended_style_targets([({"l": torch.rand(1, 2, 3, 3)}, 0.0)])

@@ -205,3 +205,11 @@ def test_match_cli(photo_dirs, tmp_path, capsys):
     assert (out[:, 0] - original[:, 0]).abs().mean() < 1.0  # L kept (8-bit rounding)
     b_out, b_orig = float(out[:, 2].mean()), float(original[:, 2].mean())
     assert b_orig < -10 and b_out < 0.3 * b_orig, (b_out, b_orig)  # blue, not grey
+
+
+def test_read_hierarchy(tmp_path):
+    from photogen.tinyimages.vote import read_hierarchy
+
+    path = tmp_path / "tree.csv"
+    path.write_text("# child,parent\ncat, animal\ndog,animal\n\nlonely\nanimal,thing\n")
+    assert read_hierarchy(path) == {"cat": "animal", "dog": "animal", "animal": "thing"}

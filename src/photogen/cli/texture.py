@@ -209,6 +209,9 @@ def run_classic(args: argparse.Namespace) -> int:
     batch = len(sources) > 1
     check_output(args.output, batch)
     size = parse_size(args.size)
+    if args.mask and args.output.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        info(args, f"note: {args.output.suffix} is lossy and changes the known pixels too; "
+                   "write .png to keep them exactly")  # fmt: skip
 
     def work(path: Path) -> Path:
         source = read_image(path, max_pixels=args.max_pixels)[:, :3]
