@@ -15,6 +15,7 @@ from photogen.cli import (
     match,
     pix2pix,
     pixelcnn,
+    studio,
     stylize,
     texture,
     weights,
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "given anywhere on the line",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, weights):
+    for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, studio,
+                   weights):  # fmt: skip
         module.add_parser(sub)
     texture.add_compare_parser(sub)
     return p

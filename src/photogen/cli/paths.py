@@ -18,6 +18,7 @@ Input kinds:
     ``file``: a readable regular file.
     ``model``: a model name, or a weights file or run folder.
     ``db``: an existing folder (a tiny-images database).
+    ``runs``: a pix2pix run folder (``generator.safetensors`` in it), or a folder of them.
 Output kinds: ``file``, ``file-or-folder`` (``-o`` of batch commands), ``folder``.
 """
 
@@ -35,7 +36,7 @@ from pathlib import Path
 from photogen.cli.common import UsageError, error
 from photogen.core.image import IMAGE_SUFFIXES
 
-INPUT_KINDS = ("images", "photos", "image", "folder", "dataset", "file", "model", "db")
+INPUT_KINDS = ("images", "photos", "image", "folder", "dataset", "file", "model", "db", "runs")
 OUTPUT_KINDS = ("file", "file-or-folder", "folder")
 _BATCH = ("images", "photos")
 _NAMED = ("dataset", "model")  # may be a name instead of a path
@@ -146,6 +147,11 @@ def input_problem(value: str, kind: str, recursive: bool = False) -> str | None:
         if stat.S_ISDIR(st.st_mode):
             if kind in ("image", "file"):
                 return "is a folder, not a file"
+            if kind == "runs":
+                marker = "generator.safetensors"
+                if not (path / marker).is_file() and not any(path.glob(f"*/{marker}")):
+                    return f"holds no {marker}, in it or one folder down (not a pix2pix run)"
+                return None
             if kind in ("images", "photos", "folder", "dataset"):
                 deep = recursive or kind != "images"
                 if not _has_images(path, deep):
@@ -156,7 +162,7 @@ def input_problem(value: str, kind: str, recursive: bool = False) -> str | None:
             return None
         if not stat.S_ISREG(st.st_mode):
             return "is not a regular file (a device, pipe or socket)"
-        if kind in ("folder", "db"):
+        if kind in ("folder", "db", "runs"):
             return "is a file, not a folder"
         with open(path, "rb") as f:
             f.read(1)

@@ -337,3 +337,56 @@ def list_images(inputs: str | os.PathLike | list, recursive: bool = False) -> li
         else:
             out.append(p)
     return out
+
+
+def decode_image(
+    data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1
+) -> torch.Tensor:
+    """Decode image bytes (an upload) as ``(1, 3, H, W)`` float32 sRGB in ``[0, 1]``.
+
+    The same checks as :func:`read_image` (decompression-bomb guard, truncated data, not an
+    image), with ``name`` standing for the path in messages; alpha is composited on white.
+
+    Raises:
+        ImageError: empty, not an image, truncated, too many pixels, a side below ``min_side``.
+    """
+    import io
+
+    if not data:
+        raise ImageError(name, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageError(
+                    name, f"{w}x{h} = {w * h:,} pixels exceeds the limit of {max_pixels:,}"
+                )
+            if min(w, h) < min_side:
+                raise ImageError(name, f"{w}x{h} is too small (at least {min_side} px a side)")
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(name, "too many pixels (possible decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageError(name, "not an image file (format not recognised)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(name, f"corrupt or truncated image data ({exc})") from None
+    arr = _pil_to_array(img)
+    return _finish(arr, False, ImageInfo(w, h, 8, False, img.format or "?"))[0]
+
+
+def encode_png(image: torch.Tensor, compress_level: int = 1) -> bytes:
+    """``(1, C, H, W)`` or ``(C, H, W)`` in ``[0, 1]`` as 8-bit PNG bytes (fast compression)."""
+    import io
+
+    arr = _check_tensor(image)
+    data = np.round(arr * 255.0).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data).save(
+        buf, format="PNG", compress_level=compress_level
+    )
+    return buf.getvalue()

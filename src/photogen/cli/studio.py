@@ -1,0 +1,66 @@
+"""``photogen studio``: serve the local web page and print its address."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from photogen.cli.common import UsageError, info, setup_runtime
+from photogen.cli.paths import declare_paths
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "studio",
+        help="a local web page to play with the methods (sketch to image, ...)",
+        description="Serve photogen studio on http://HOST:PORT/ (127.0.0.1 by default: only "
+        "this computer can open it). Another --host needs --auth USER:PASS, and prints a "
+        "warning; there is no public share link. Stop with Ctrl+C.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (0: any free port)")
+    p.add_argument("--models", nargs="+", default=[], metavar="DIR",
+                   help="pix2pix run folders, or folders of runs, to offer besides the bundled "
+                   "model")  # fmt: skip
+    p.add_argument("--auth", metavar="USER:PASS", help="HTTP Basic authentication for every page")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or cuda:N")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the networks")
+    p.add_argument("-q", "--quiet", action="store_true", help="no request log")
+    p.set_defaults(func=run)
+    declare_paths(p, {"models": "runs"})
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (for --port 0)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from photogen.studio.server import StudioConfig, create_app, is_loopback
+
+    if args.auth is not None and ":" not in args.auth:
+        raise UsageError("--auth must be USER:PASS")
+    if not is_loopback(args.host):
+        if not args.auth:
+            raise UsageError(f"--host {args.host} opens the studio to other computers: add "
+                             "--auth USER:PASS (or keep the default 127.0.0.1)")  # fmt: skip
+        info(args, f"warning: serving on {args.host}: anyone who can reach this machine and "
+                   "knows the password can use it (and its CPU)")  # fmt: skip
+    device = setup_runtime(args)
+    app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
+                                  auth=args.auth))  # fmt: skip
+    port = args.port or free_port(args.host)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
+                                           log_level="warning" if args.quiet else "info",
+                                           ws_max_size=8 * 2**20))  # fmt: skip
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"photogen studio: http://{shown}:{port}/  (Ctrl+C to stop)", file=sys.stderr)
+    server.run()
+    return 0

@@ -1,0 +1,215 @@
+"""``photogen studio``: the local web page (FastAPI + a plain canvas page, no build step).
+
+Why not Gradio: measured here, a ``gr.Sketchpad`` took 1.8-3.4 s from a stroke to the shown
+output (the editor exports and uploads the whole canvas before the function runs); a plain
+``<canvas>`` sending small PNG frames over one WebSocket, newest frame wins, stays inside the
+250 ms a drawing tool needs (see benchmarks/studio.py and the browser test).
+
+Safety: bound to 127.0.0.1 unless asked; while bound to a loopback address, requests whose
+Host header is not a local name are refused (DNS rebinding), and WebSockets whose Origin is
+not this page are refused (another site open in the same browser cannot drive the server);
+``auth`` (``USER:PASS``) puts HTTP Basic authentication on every route. The page's files are a
+fixed list in the package: no request names a path on the server. Heavy work runs on one
+worker thread (``StudioConfig.workers``), so one visitor cannot starve the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import ipaddress
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from photogen.core.image import ImageError, encode_png
+from photogen.core.weights import WeightsError
+from photogen.studio.sketch import SketchEngine, example_drawing, find_models
+
+STATIC = {  # URL name -> (package file, media type): the only files ever served
+    "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
+    "studio.css": ("studio.css", "text/css; charset=utf-8"),
+}
+LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+MAX_MESSAGE = 4 * 2**20  # bytes of one WebSocket message (a 256 px drawing is ~10 kB)
+
+
+@dataclass
+class StudioConfig:
+    """Settings of one studio server.
+
+    Attributes:
+        host: the address the server binds; a loopback address turns the Host check on.
+        models: run folders (or folders of runs) offered besides the bundled model.
+        device: where the networks run.
+        auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
+        workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
+        max_pixels: the largest drawing accepted.
+    """
+
+    host: str = "127.0.0.1"
+    models: list[str] = field(default_factory=list)
+    device: str = "cpu"
+    auth: str | None = None
+    workers: int = 1
+    max_pixels: int = 4096 * 4096
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(value: str) -> str:
+    """``localhost:7860`` -> ``localhost``; ``[::1]:80`` -> ``[::1]``."""
+    if value.startswith("["):
+        return value[: value.find("]") + 1]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class Guard:
+    """ASGI middleware: Host check (loopback binds), Origin check (WebSockets), Basic auth."""
+
+    def __init__(self, app, local_only: bool, auth: str | None):
+        self.app, self.local_only = app, local_only
+        self.auth = None if not auth else b"Basic " + base64.b64encode(auth.encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = _host_name(headers.get("host", ""))
+        problem = None
+        if self.local_only and host.lower() not in LOCAL_NAMES:
+            problem = (400, "this studio answers only to localhost (Host header refused)")
+        elif scope["type"] == "websocket" and "origin" in headers:
+            origin = urlsplit(headers["origin"])
+            if origin.netloc.lower() != headers.get("host", "").lower():
+                problem = (403, "WebSocket from another site refused")
+        if problem is None and self.auth is not None:
+            given = headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, self.auth):
+                problem = (401, "authentication required")
+        if problem is None:
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": problem[1]})
+            return None
+        extra = (
+            [(b"www-authenticate", b'Basic realm="photogen studio"')] if problem[0] == 401 else []
+        )
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), *extra]
+        await send({"type": "http.response.start", "status": problem[0], "headers": headers})
+        await send({"type": "http.response.body", "body": problem[1].encode()})
+        return None
+
+
+def _package_file(name: str) -> bytes:
+    return (resources.files("photogen.studio") / "static" / name).read_bytes()
+
+
+def create_app(config: StudioConfig | None = None, engine: SketchEngine | None = None):
+    """The studio as an ASGI app (FastAPI), wrapped in :class:`Guard`."""
+    config = config or StudioConfig()
+    engine = engine or SketchEngine(find_models(config.models), config.device)
+    pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)  # fmt: skip
+    app.state.engine, app.state.pool = engine, pool
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(_package_file("index.html"), headers={"cache-control": "no-store"})
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:  # a fixed list: no path from the client reaches the disk
+            return Response("not found", status_code=404, media_type="text/plain")
+        filename, media = STATIC[name]
+        return Response(_package_file(filename), media_type=media)
+
+    @app.get("/api/sketch/models")
+    def sketch_models() -> JSONResponse:
+        return JSONResponse([m.public() for m in engine.models.values()])
+
+    @app.get("/api/sketch/example")
+    def sketch_example(model: str, seed: int = 7) -> Response:
+        if model not in engine.models:
+            return JSONResponse({"error": f"unknown model {model!r}"}, status_code=404)
+        png = encode_png(example_drawing(engine.models[model], seed))
+        return Response(png, media_type="image/png")
+
+    @app.websocket("/ws/sketch")
+    async def sketch_socket(ws: WebSocket) -> None:
+        """Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
+        ``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive
+        while one is being translated replace each other (counted in ``dropped``)."""
+        await ws.accept()
+        newest: dict = {"frame": None, "dropped": 0}
+        ready = asyncio.Event()
+
+        async def receive() -> None:
+            while True:
+                text = await ws.receive_text()
+                if newest["frame"] is not None:
+                    newest["dropped"] += 1
+                newest["frame"] = text
+                ready.set()
+
+        async def work() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                await ready.wait()
+                ready.clear()
+                text, newest["frame"] = newest["frame"], None
+                if text is None:
+                    continue
+                reply = await loop.run_in_executor(pool, _sketch_reply, engine, text, config)
+                reply["dropped"] = newest["dropped"]
+                await ws.send_text(json.dumps(reply))
+
+        tasks = [asyncio.create_task(receive()), asyncio.create_task(work())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+                    raise exc
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
+
+
+def _sketch_reply(engine: SketchEngine, text: str, config: StudioConfig) -> dict:
+    """One frame, start to end, on the worker thread; every failure becomes ``error``."""
+    frame_id = None
+    try:
+        if len(text) > MAX_MESSAGE:
+            raise ValueError(f"drawing too large ({len(text):,} bytes; at most {MAX_MESSAGE:,})")
+        request = json.loads(text)
+        frame_id = request.get("id")
+        data = base64.b64decode(request["png"], validate=True)
+        png, ms = engine.translate_png(str(request["model"]), data, config.max_pixels)
+    except (ImageError, WeightsError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        return {"id": frame_id, "error": str(exc) or type(exc).__name__}
+    return {"id": frame_id, "png": base64.b64encode(png).decode(), "ms": round(ms, 1)}

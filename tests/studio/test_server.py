@@ -1,0 +1,135 @@
+"""The studio server through HTTP and WebSocket (Starlette's test client, no browser)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from photogen.core.image import decode_image, encode_png
+from photogen.studio.server import StudioConfig, create_app
+from photogen.studio.sketch import SketchEngine, example_drawing, find_models
+
+LOCAL = {"host": "localhost:7860"}
+
+
+@pytest.fixture(scope="module")
+def client(runs_dir):
+    with TestClient(create_app(StudioConfig(models=[str(runs_dir)])), headers=LOCAL) as c:
+        yield c
+
+
+def _frame(i, model="tiny_facades", png=None):
+    if png is None:
+        png = encode_png(example_drawing(_facades()))
+    return json.dumps({"id": i, "model": model, "png": base64.b64encode(png).decode()})
+
+
+def _facades():
+    from photogen.pix2pix.facades import PALETTE
+    from photogen.studio.sketch import SketchModel
+
+    return SketchModel("f", "", "labels", dict(PALETTE), PALETTE["wall"])
+
+
+def test_page_models_and_example(client):
+    page = client.get("/")
+    assert page.status_code == 200 and '<canvas id="canvas"' in page.text
+    assert client.get("/static/studio.js").headers["content-type"].startswith("text/javascript")
+    names = [m["name"] for m in client.get("/api/sketch/models").json()]
+    assert "tiny_facades" in names and "tiny_edges" in names
+    example = client.get("/api/sketch/example", params={"model": "tiny_facades"})
+    assert example.headers["content-type"] == "image/png"
+    assert decode_image(example.content).shape == (1, 3, 256, 256)
+    assert client.get("/api/sketch/example", params={"model": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/static/../server.py", "/static/..%2Fserver.py",
+                                  "/static/%2e%2e/%2e%2e/cli/main.py", "/static/index.html.bak",
+                                  "/static//etc/passwd", "/file=/etc/passwd"])  # fmt: skip
+def test_no_path_from_the_client_reaches_the_disk(client, path):
+    r = client.get(path)
+    assert r.status_code == 404 and "root:" not in r.text and "import" not in r.text
+
+
+def test_foreign_host_and_origin_are_refused(client):
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+    assert client.get("/", headers={"host": "127.0.0.1:7860"}).status_code == 200
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect("/ws/sketch", headers={**LOCAL, "origin": "http://evil.example"}),
+    ):
+        pass
+    assert info.value.code == 1008
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/ws/sketch", headers={"host": "evil.example"}),
+    ):
+        pass
+
+
+def test_sketch_socket_translates_and_survives_bad_frames(client):
+    with client.websocket_connect(
+        "/ws/sketch", headers={**LOCAL, "origin": "http://localhost:7860"}
+    ) as ws:
+        ws.send_text(_frame(1))
+        reply = json.loads(ws.receive_text())
+        assert reply["id"] == 1 and reply["ms"] > 0
+        assert decode_image(base64.b64decode(reply["png"])).shape == (1, 3, 256, 256)
+        for text in [
+            _frame(2, png=encode_png(example_drawing(_facades()))[:300]),  # truncated
+            _frame(3, png=b"not an image at all"),
+            _frame(4, model="nope"),
+            "{not json",
+            json.dumps({"id": 6, "model": "tiny_facades", "png": "%%%"}),
+        ]:
+            ws.send_text(text)
+            reply = json.loads(ws.receive_text())
+            assert "error" in reply and "png" not in reply, reply
+        ws.send_text(_frame(7))  # the connection still works
+        assert "png" in json.loads(ws.receive_text())
+
+
+def test_only_the_newest_waiting_frame_is_computed(runs_dir):
+    """Frames sent while one is computed replace each other: the answers skip to the newest
+    (a network slowed to 0.2 s a frame, eight frames sent at once)."""
+    import time
+
+    class Slow(SketchEngine):
+        def translate_png(self, *args, **kwargs):
+            time.sleep(0.2)
+            return super().translate_png(*args, **kwargs)
+
+    app = create_app(StudioConfig(), engine=Slow(find_models([runs_dir])))
+    with (
+        TestClient(app, headers=LOCAL) as c,
+        c.websocket_connect("/ws/sketch", headers=LOCAL) as ws,
+    ):
+        for i in range(1, 9):
+            ws.send_text(_frame(i))
+        replies = []
+        while not replies or replies[-1]["id"] != 8:
+            replies.append(json.loads(ws.receive_text()))
+    ids = [r["id"] for r in replies]
+    assert ids == sorted(ids) and len(ids) <= 3, ids  # stale frames dropped, none reordered
+    assert replies[-1]["dropped"] == 8 - len(ids)
+
+
+def test_basic_auth(runs_dir):
+    app = create_app(StudioConfig(host="0.0.0.0", models=[str(runs_dir)], auth="ann:secret"))
+    with TestClient(app, headers={"host": "studio.lan"}) as c:
+        r = c.get("/")
+        assert r.status_code == 401 and "Basic" in r.headers["www-authenticate"]
+        assert c.get("/", auth=("ann", "wrong")).status_code == 401
+        assert c.get("/", auth=("ann", "secret")).status_code == 200  # any Host when not local
+
+
+def test_cli_refuses_an_open_host_without_auth(capsys):
+    from photogen.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["studio", "--host", "0.0.0.0"])
+    assert info.value.code == 2 and "--auth USER:PASS" in capsys.readouterr().err
