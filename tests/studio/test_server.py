@@ -133,3 +133,18 @@ def test_cli_refuses_an_open_host_without_auth(capsys):
     with pytest.raises(SystemExit) as info:
         main(["studio", "--host", "0.0.0.0"])
     assert info.value.code == 2 and "--auth USER:PASS" in capsys.readouterr().err
+
+
+def test_uploads_are_checked_like_files(client, bad_files):
+    from photogen.studio.server import StudioConfig
+
+    good = client.post("/api/upload", content=encode_png(example_drawing(_facades())[..., :100, :]))
+    assert good.status_code == 200 and decode_image(good.content).shape == (1, 3, 256, 256)
+    for name, expect in (("truncated.png", "truncated"), ("text.png", "not an image"),
+                         ("bomb.png", "pixels"), ("empty.png", "empty")):  # fmt: skip
+        r = client.post("/api/upload", content=bad_files[name].read_bytes())
+        assert r.status_code == 422 and expect in r.json()["error"], (name, r.text)
+    tiny = client.post("/api/upload", content=encode_png(example_drawing(_facades())[..., :1, :1]))
+    assert tiny.status_code == 422 and "too small" in tiny.json()["error"]
+    assert client.get("/").status_code == 200  # still serving
+    assert StudioConfig().max_upload == 32 * 2**20

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from photogen.core.image import ImageError, encode_png
+from photogen.core.image import ImageError, decode_image, encode_png
 from photogen.core.weights import WeightsError
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
 
@@ -52,7 +52,8 @@ class StudioConfig:
         device: where the networks run.
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
-        max_pixels: the largest drawing accepted.
+        max_pixels: the largest drawing or upload accepted (pixels).
+        max_upload: the largest upload accepted (bytes).
     """
 
     host: str = "127.0.0.1"
@@ -61,6 +62,7 @@ class StudioConfig:
     auth: str | None = None
     workers: int = 1
     max_pixels: int = 4096 * 4096
+    max_upload: int = 32 * 2**20
 
 
 def is_loopback(host: str) -> bool:
@@ -157,6 +159,23 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         png = encode_png(example_drawing(engine.models[model], seed))
         return Response(png, media_type="image/png")
 
+    @app.post("/api/upload")
+    async def upload(request: Request, side: int = 256) -> Response:
+        """An uploaded picture, checked as files are (truncated, not an image, too many pixels,
+        too small) and returned as a ``side``-pixel PNG; errors are one JSON line for the page."""
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > config.max_upload:
+                return JSONResponse({"error": f"upload larger than {config.max_upload:,} bytes"},
+                                    status_code=413)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        try:
+            png = await loop.run_in_executor(pool, _normalise_upload, data, side, config)
+        except (ImageError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        return Response(png, media_type="image/png")
+
     @app.websocket("/ws/sketch")
     async def sketch_socket(ws: WebSocket) -> None:
         """Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
@@ -198,6 +217,15 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                 task.cancel()
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
+
+
+def _normalise_upload(data: bytes, side: int, config: StudioConfig) -> bytes:
+    from photogen.pix2pix.data import resize
+
+    if not 8 <= side <= 2048:
+        raise ValueError(f"side must be 8..2048, got {side}")
+    image = decode_image(data, "upload", max_pixels=config.max_pixels, min_side=8)
+    return encode_png(resize(image, side))
 
 
 def _sketch_reply(engine: SketchEngine, text: str, config: StudioConfig) -> dict:

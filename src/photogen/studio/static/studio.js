@@ -124,13 +124,21 @@
   $("clear").onclick = () => { snapshot(); fill(state.model.background); };
   $("example").onclick = loadExample;
   $("upload").onchange = async (e) => {
+    // Checked by the server as files are (a truncated PNG still "decodes" in a browser).
     const file = e.target.files[0];
     e.target.value = "";
     if (!file) return;
+    const r = await fetch(`/api/upload?side=${canvas.width}`, { method: "POST", body: file });
+    if (!r.ok) {
+      let msg = `${r.status}`;
+      try { msg = (await r.json()).error; } catch (err) { /* not JSON */ }
+      setError(`${file.name}: ${msg}`);
+      return;
+    }
     const img = new Image();
-    img.src = URL.createObjectURL(file);
-    try { await img.decode(); } catch (err) { setError(`${file.name}: not an image this browser can read`); return; }
-    snapshot(); drawImageFitted(img);
+    img.src = URL.createObjectURL(await r.blob());
+    await img.decode();
+    snapshot(); drawImageFitted(img); setError("");
   };
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); $("undo").click(); }
