@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean mutate
+.PHONY: demo test bench lint format clean mutate studio
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/photogen demo --out demo-output
+
+# The local web page (http://127.0.0.1:7860/); Ctrl+C stops it.
+studio: $(STAMP)
+	$(BIN)/photogen studio
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -27,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pixelcnn.py
 	$(BIN)/python benchmarks/texture_classics.py
 	$(BIN)/python benchmarks/learn.py
+	$(BIN)/python benchmarks/studio.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
