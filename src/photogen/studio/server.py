@@ -25,13 +25,18 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from photogen.core.image import ImageError, decode_image, encode_png
+from photogen.core.image import ImageError, decode_image, encode_png, read_image
+from photogen.core.samples import available_samples
 from photogen.core.weights import WeightsError
+from photogen.gatys.pyramid import resize
+from photogen.studio.jobs import JobManager
+from photogen.studio.methods import style_job, texture_job
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
@@ -40,6 +45,7 @@ STATIC = {  # URL name -> (package file, media type): the only files ever served
 }
 LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 MAX_MESSAGE = 4 * 2**20  # bytes of one WebSocket message (a 256 px drawing is ~10 kB)
+SESSION = "photogen_session"
 
 
 @dataclass
@@ -128,18 +134,24 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     engine = engine or SketchEngine(find_models(config.models), config.device)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
 
+    jobs = JobManager(pool)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
+        jobs.cancel_all()  # a running job stops at its next step
         pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
-    app.state.engine, app.state.pool = engine, pool
+    app.state.engine, app.state.pool, app.state.jobs = engine, pool, jobs
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
-        return HTMLResponse(_package_file("index.html"), headers={"cache-control": "no-store"})
+    def index(request: Request) -> HTMLResponse:
+        page = HTMLResponse(_package_file("index.html"), headers={"cache-control": "no-store"})
+        if not jobs.known(request.cookies.get(SESSION)):  # each visitor's jobs are their own
+            page.set_cookie(SESSION, jobs.new_session(), httponly=True, samesite="strict")
+        return page
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:
@@ -159,6 +171,21 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         png = encode_png(example_drawing(engine.models[model], seed))
         return Response(png, media_type="image/png")
 
+    @app.get("/api/samples")
+    def samples() -> JSONResponse:
+        return JSONResponse(sorted(available_samples()))
+
+    @app.get("/api/samples/{name}.png")
+    def sample(name: str, side: int = 384) -> Response:
+        found = available_samples()  # names the server chose; the client only picks one
+        if name not in found:
+            raise RefusedError(404, f"no sample {name!r}")
+        image = read_image(found[name])
+        h, w = image.shape[-2:]
+        scale = min(1.0, max(16, min(side, 1024)) / max(h, w))
+        small = resize(image, (max(8, round(h * scale)), max(8, round(w * scale))))
+        return Response(encode_png(small), media_type="image/png")
+
     @app.post("/api/upload")
     async def upload(request: Request, side: int = 256) -> Response:
         """An uploaded picture, checked as files are (truncated, not an image, too many pixels,
@@ -175,6 +202,107 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         except (ImageError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=422)
         return Response(png, media_type="image/png")
+
+    def session_of(request: Request) -> str:
+        token = request.cookies.get(SESSION)
+        if not jobs.known(token):
+            raise RefusedError(401, "no session (expired?): reload the page")
+        return token
+
+    async def read_upload(upload: UploadFile | None, name: str):
+        if upload is None:
+            return None
+        data = await upload.read(config.max_upload + 1)
+        if len(data) > config.max_upload:
+            raise RefusedError(413, f"{name}: larger than {config.max_upload:,} bytes")
+        image = await asyncio.to_thread(decode_image, data, upload.filename or name,
+                                        config.max_pixels, 8)  # fmt: skip
+        return image
+
+    @app.exception_handler(RefusedError)
+    async def refused(request: Request, exc: RefusedError) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(ImageError)
+    async def bad_image(request: Request, exc: ImageError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.exception_handler(ValueError)
+    async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.post("/api/jobs/style")
+    async def new_style_job(
+        request: Request,
+        content: Annotated[UploadFile, File()],
+        style: Annotated[UploadFile, File()],
+        size: Annotated[int, Form()] = 256,
+        steps: Annotated[int, Form()] = 100,
+        preserve_colors: Annotated[bool, Form()] = False,
+        seed: Annotated[int, Form()] = 0,
+    ) -> JSONResponse:
+        session = session_of(request)
+        c, s = await read_upload(content, "content"), await read_upload(style, "style")
+        run = style_job(c, s, size, steps, preserve_colors, seed=seed, device=engine.device)
+        return JSONResponse(jobs.submit(session, "style", run).public())
+
+    @app.post("/api/jobs/texture")
+    async def new_texture_job(
+        request: Request,
+        source: Annotated[UploadFile, File()],
+        mask: Annotated[UploadFile | None, File()] = None,
+        method: Annotated[str, Form()] = "gatys",
+        size: Annotated[int, Form()] = 192,
+        steps: Annotated[int, Form()] = 100,
+        tileable: Annotated[bool, Form()] = False,
+        seed: Annotated[int, Form()] = 0,
+    ) -> JSONResponse:
+        session = session_of(request)
+        src, m = await read_upload(source, "source"), await read_upload(mask, "mask")
+        known = None
+        if m is not None:
+            if m.shape[-2:] != src.shape[-2:]:
+                raise ValueError(
+                    f"the mask is {m.shape[-1]}x{m.shape[-2]}, the photo "
+                    f"{src.shape[-1]}x{src.shape[-2]}"
+                )
+            known = m[0].mean(0) > 0.5  # white = keep, black = fill
+            if bool(known.all()):
+                raise ValueError("the mask marks nothing to fill (paint the holes)")
+        run = texture_job(src, method, size, steps, tileable, known, seed, engine.device)
+        return JSONResponse(jobs.submit(session, "texture", run).public())
+
+    def job_of(request: Request, job_id: str):
+        job = jobs.get(session_of(request), job_id)
+        if job is None:  # unknown, or another visitor's
+            raise RefusedError(404, "no such job")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def job_status(request: Request, job_id: str) -> JSONResponse:
+        return JSONResponse(job_of(request, job_id).public())
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def job_cancel(request: Request, job_id: str) -> JSONResponse:
+        job = job_of(request, job_id)
+        job.cancel.set()
+        return JSONResponse(job.public())
+
+    @app.get("/api/jobs/{job_id}/preview.png")
+    def job_preview(request: Request, job_id: str) -> Response:
+        job = job_of(request, job_id)
+        if job.preview is None:
+            raise RefusedError(404, "no picture yet")
+        return Response(job.preview, media_type="image/png", headers={"cache-control": "no-store"})
+
+    @app.get("/api/jobs/{job_id}/result.png")
+    def job_result(request: Request, job_id: str) -> Response:
+        job = job_of(request, job_id)
+        if job.result is None:
+            raise RefusedError(404, "not finished")
+        png = encode_png(job.result.clamp(0, 1))  # full resolution, lossless
+        disposition = f'attachment; filename="photogen-{job.kind}-{job.id}.png"'
+        return Response(png, media_type="image/png", headers={"content-disposition": disposition})
 
     @app.websocket("/ws/sketch")
     async def sketch_socket(ws: WebSocket) -> None:
@@ -217,6 +345,14 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                 task.cancel()
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
+
+
+class RefusedError(Exception):
+    """A request the studio answers with ``status`` and one line for the page."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 def _normalise_upload(data: bytes, side: int, config: StudioConfig) -> bytes:

@@ -186,3 +186,138 @@
   }
   start().catch((e) => setError(String(e)));
 })();
+
+// ---- tabs, and the job tabs (style transfer, texture) -------------------------------------
+// A job is queued on the server; the page polls it for progress, ETA, loss and the image
+// being optimised; Cancel stops the computation on the server.
+(() => {
+  const jobStats = (window.studioJobs = { finished: [], previews: 0 });
+  document.querySelectorAll(".tab").forEach((tab) => {
+    tab.onclick = () => {
+      document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
+      document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== tab.dataset.tab; });
+    };
+  });
+
+  async function fillSamples(panel, defaults) {
+    const names = await (await fetch("/api/samples")).json();
+    panel.querySelectorAll("select.sample").forEach((sel) => {
+      sel.add(new Option("(choose)", ""));
+      for (const n of names) sel.add(new Option(n, n));
+      const want = defaults[sel.dataset.for];
+      if (names.includes(want)) sel.value = want;
+      sel.onchange = () => setInput(panel, sel.dataset.for, sel.value ? fetch(`/api/samples/${encodeURIComponent(sel.value)}.png`).then((r) => r.blob()) : null);
+      if (sel.value) sel.onchange();
+    });
+    panel.querySelectorAll("input.file").forEach((inp) => {
+      inp.onchange = () => { const f = inp.files[0]; inp.value = ""; if (f) setInput(panel, inp.dataset.for, Promise.resolve(f)); };
+    });
+    panel.querySelectorAll("input[type=range]").forEach((r) => {
+      const o = r.nextElementSibling; r.oninput = () => { if (o) o.textContent = r.value; };
+    });
+  }
+
+  const inputs = new Map();  // panel id + role -> Blob
+  async function setInput(panel, role, blobPromise) {
+    if (!blobPromise) return;
+    const blob = await blobPromise;
+    inputs.set(`${panel.id}:${role}`, blob);
+    const url = URL.createObjectURL(blob);
+    const img = panel.querySelector(`img.input[data-for="${role}"]`);
+    if (img) img.src = url;
+    if (panel.id === "texture") drawHoles(panel, url);
+  }
+
+  function drawHoles(panel, url) {
+    const cv = panel.querySelector("canvas.holes"), ctx = cv.getContext("2d");
+    const img = new Image();
+    img.onload = () => {
+      cv.width = img.naturalWidth; cv.height = img.naturalHeight;
+      ctx.drawImage(img, 0, 0);
+      panel.holeMask = document.createElement("canvas");
+      panel.holeMask.width = cv.width; panel.holeMask.height = cv.height;
+      const m = panel.holeMask.getContext("2d"); m.fillStyle = "#fff"; m.fillRect(0, 0, cv.width, cv.height);
+      panel.holesPainted = false;
+    };
+    img.src = url;
+    let down = false;
+    const paint = (e) => {
+      const r = cv.getBoundingClientRect();
+      const x = (e.clientX - r.left) * cv.width / r.width, y = (e.clientY - r.top) * cv.height / r.height;
+      const rad = Math.max(3, cv.width / 40);
+      ctx.fillStyle = "rgba(255,0,0,0.8)"; ctx.beginPath(); ctx.arc(x, y, rad, 0, 7); ctx.fill();
+      const m = panel.holeMask.getContext("2d"); m.fillStyle = "#000"; m.beginPath(); m.arc(x, y, rad, 0, 7); m.fill();
+      panel.holesPainted = true;
+    };
+    cv.onpointerdown = (e) => { down = true; cv.setPointerCapture(e.pointerId); paint(e); };
+    cv.onpointermove = (e) => { if (down) paint(e); };
+    cv.onpointerup = () => { down = false; };
+  }
+
+  function field(panel, name) { return panel.querySelector(`[name="${name}"]`); }
+
+  async function runJob(panel, url, form) {
+    const err = panel.querySelector(".error"), bar = panel.querySelector("progress");
+    const text = panel.querySelector(".progress-text"), preview = panel.querySelector("img.preview");
+    const cancel = panel.querySelector(".cancel"), result = panel.querySelector("a.result");
+    err.textContent = ""; result.hidden = true; bar.value = 0;
+    const r = await fetch(url, { method: "POST", body: form });
+    const job = await r.json();
+    if (!r.ok) { err.textContent = job.error || `error ${r.status}`; return; }
+    panel.querySelectorAll(".run, .fill").forEach((b) => { b.disabled = true; });
+    cancel.disabled = false;
+    cancel.onclick = () => fetch(`/api/jobs/${job.id}/cancel`, { method: "POST" });
+    let shown = 0;
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 300));
+      const s = await (await fetch(`/api/jobs/${job.id}`)).json();
+      if (s.total) { bar.max = s.total; bar.value = s.done; }
+      text.textContent = `${s.status}` + (s.total ? ` ${s.done}/${s.total}` : "") +
+        (s.eta != null ? `, ${s.eta.toFixed(0)} s left` : "") + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
+      if (s.preview && s.preview !== shown) {
+        shown = s.preview; preview.src = `/api/jobs/${job.id}/preview.png?v=${shown}`; jobStats.previews += 1;
+      }
+      if (["done", "error", "cancelled"].includes(s.status)) {
+        if (s.status === "error") err.textContent = s.error;
+        if (s.status === "done") { result.href = `/api/jobs/${job.id}/result.png`; result.hidden = false;
+                                   text.textContent = `done in ${s.seconds} s` + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : ""); }
+        jobStats.finished.push({ kind: s.kind, status: s.status, id: s.id });
+        break;
+      }
+    }
+    cancel.disabled = true;
+    panel.querySelectorAll(".run, .fill").forEach((b) => { b.disabled = false; });
+  }
+
+  const style = document.getElementById("style");
+  style.querySelector(".run").onclick = () => {
+    const c = inputs.get("style:content"), s = inputs.get("style:style");
+    if (!c || !s) { style.querySelector(".error").textContent = "choose a content and a style picture"; return; }
+    const f = new FormData();
+    f.append("content", c, "content.png"); f.append("style", s, "style.png");
+    for (const n of ["size", "steps", "seed"]) f.append(n, field(style, n).value);
+    f.append("preserve_colors", field(style, "preserve_colors").checked);
+    runJob(style, "/api/jobs/style", f);
+  };
+
+  const texture = document.getElementById("texture");
+  function textureForm(withMask) {
+    const src = inputs.get("texture:source");
+    if (!src) { texture.querySelector(".error").textContent = "choose an example picture"; return null; }
+    const f = new FormData();
+    f.append("source", src, "source.png");
+    for (const n of ["size", "steps", "seed", "method"]) f.append(n, field(texture, n).value);
+    f.append("tileable", field(texture, "tileable").checked);
+    return f;
+  }
+  texture.querySelector(".run").onclick = () => { const f = textureForm(); if (f) runJob(texture, "/api/jobs/texture", f); };
+  texture.querySelector(".fill").onclick = () => {
+    if (!texture.holesPainted) { texture.querySelector(".error").textContent = "paint the holes on the example first"; return; }
+    const f = textureForm(); if (!f) return;
+    f.set("method", "efros-leung"); f.set("tileable", "false");
+    texture.holeMask.toBlob((mask) => { f.append("mask", mask, "mask.png"); runJob(texture, "/api/jobs/texture", f); }, "image/png");
+  };
+
+  fillSamples(style, { content: "chelsea", style: "starry_night" });
+  fillSamples(texture, { source: "gravel" });
+})();

@@ -1,0 +1,134 @@
+"""The studio's style-transfer and texture jobs: settings from the page -> a function the job
+manager runs, calling the library (``photogen.gatys``, ``photogen.classic``) and reporting
+progress, loss and the image being optimised."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import torch
+
+from photogen.gatys.optimize import StepInfo
+from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
+
+TEXTURE_METHODS = ("gatys", "efros-leung", "quilting", "heeger-bergen")
+_extractors: dict[tuple, FeatureExtractor] = {}
+_extractor_lock = threading.Lock()
+
+
+def _extractor(network: str, layers: list[str], device: torch.device) -> FeatureExtractor:
+    """One feature network per (network, layers, device), built on first use."""
+    key = (network, tuple(layers), str(device))
+    with _extractor_lock:
+        if key not in _extractors:
+            _extractors[key] = FeatureExtractor(build_network(network), layers).to(device)
+        return _extractors[key]
+
+
+class _Counter:
+    """StepInfo callbacks of a multi-level optimisation -> report(done, total, loss, image)."""
+
+    def __init__(self, report: Callable):
+        self.report, self.count, self.level = report, 0, -1
+        self.total = 0
+
+    def __call__(self, info: StepInfo) -> None:
+        self.count += 1
+        if info.level != self.level:
+            self.level = info.level
+            self.total = self.count - 1 + info.steps * (info.levels - info.level)
+        self.report(self.count, self.total, info.loss, info.image)
+
+
+def _check_side(value: int, name: str, lo: int = 16, hi: int = 1024) -> int:
+    value = int(value)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be {lo}..{hi}, got {value}")
+    return value
+
+
+def style_job(content: torch.Tensor, style: torch.Tensor, size: int = 256, steps: int = 100,
+              preserve_colors: bool = False, style_scale: float = 1.0, seed: int = 0,
+              device: torch.device | str = "cpu") -> Callable:  # fmt: skip
+    """Gatys et al. 2016 on ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1])."""
+    from photogen.gatys.style import StyleConfig, stylize
+
+    steps = _check_side(steps, "steps", 1, 2000)
+    config = StyleConfig(max_size=_check_side(size, "size"), steps=steps,
+                         preserve_colors=bool(preserve_colors), style_scale=float(style_scale),
+                         seed=int(seed))  # fmt: skip
+    config.validate(1)
+    device = torch.device(device)
+    spec = NETWORKS[config.network]
+    layers = [*spec.style_layers, spec.content_layer]
+
+    def run(report: Callable) -> torch.Tensor:
+        extractor = _extractor(config.network, layers, device)
+        return stylize(content, [style], config, extractor, device, _Counter(report)).image
+
+    return run
+
+
+def texture_job(source: torch.Tensor, method: str = "gatys", size: int = 192, steps: int = 100,
+                tileable: bool = False, known: torch.Tensor | None = None, seed: int = 0,
+                device: torch.device | str = "cpu") -> Callable:  # fmt: skip
+    """A texture like ``source`` by ``method``; with ``known`` (``(H, W)`` bool, the source's
+    size, False = to fill) Efros-Leung fills the holes of ``source`` instead."""
+    from photogen.classic import efros_leung, heeger_bergen, quilting
+    from photogen.gatys.texture import TextureConfig, synthesize_texture
+
+    if method not in TEXTURE_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(TEXTURE_METHODS)}")
+    if tileable and method in ("efros-leung", "quilting"):
+        raise ValueError(f"tileable is not implemented for {method}; use gatys or heeger-bergen")
+    if known is not None and method != "efros-leung":
+        raise ValueError("hole filling (a painted mask) works with efros-leung")
+    side = _check_side(size, "size", 16, 512)
+    hw = (side, side)
+    device = torch.device(device)
+    source = source[:, :3]
+
+    if method == "gatys":
+        config = TextureConfig(size=hw, steps=_check_side(steps, "steps", 1, 2000),
+                               tileable=bool(tileable), seed=int(seed))  # fmt: skip
+        config.validate()
+        layers = list(NETWORKS[config.network].texture_layers)
+
+        def run(report: Callable) -> torch.Tensor:
+            extractor = _extractor(config.network, layers, device)
+            return synthesize_texture(source, config, extractor, device, _Counter(report)).image
+
+        return run
+    if method == "efros-leung":
+        cfg = efros_leung.EfrosLeungConfig(seed=int(seed))
+
+        def run(report: Callable) -> torch.Tensor:
+            total = int((~known).sum()) if known is not None else side * side
+            done = [0]
+
+            def progress(n: int) -> None:
+                done[0] += n
+                report(min(done[0], total), total)
+
+            if known is not None:
+                return efros_leung.fill_holes(source, known, cfg, progress)
+            return efros_leung.synthesize(source, hw, cfg, progress)
+
+        return run
+    if method == "quilting":
+
+        def run(report: Callable) -> torch.Tensor:
+            report(0, 1)
+            return quilting.quilt(source, hw, quilting.QuiltingConfig(seed=int(seed)))
+
+        return run
+    cfg_hb = heeger_bergen.HeegerBergenConfig(seed=int(seed))
+
+    def run(report: Callable) -> torch.Tensor:
+        def step(i: int, image: torch.Tensor) -> None:
+            report(i, cfg_hb.iterations, None, image)
+
+        return heeger_bergen.synthesize(source, hw, cfg_hb, step)
+
+    return run
