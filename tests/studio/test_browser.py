@@ -130,3 +130,44 @@ def test_a_second_visitor_does_not_see_the_first_ones_drawing(browser, studio_ur
     assert pb.get_attribute("#out", "src") == start  # b sees its own (example) picture
     a.close()
     b.close()
+
+
+def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
+    """A style job with few evaluations: progress, then a result to download. A long texture
+    job cancelled from the page: the server is idle again within 2 s (the next job runs)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    page.click("button[data-tab=style]")
+    page.wait_for_function(
+        "document.querySelector('#style img.input[data-for=content]').src.startsWith('blob:')"
+    )
+    if not page.evaluate("document.querySelector('#style img.input[data-for=style]').src"):
+        page.select_option("#style select.sample[data-for=style]", "gravel")  # no opencv-doc
+    page.eval_on_selector("#style [name=size]", "e => { e.value = 96; }")
+    page.eval_on_selector("#style [name=steps]", "e => { e.value = 20; }")
+    page.click("#style .run")
+    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=120000)
+    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    assert "done in" in page.inner_text("#style .progress-text")
+    assert page.get_attribute("#style a.result", "href").endswith("/result.png")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_style.png"))
+    page.click("button[data-tab=texture]")
+    page.wait_for_function("document.querySelector('#texture').holeMask")
+    page.eval_on_selector("#texture [name=steps]", "e => { e.value = 300; }")
+    page.click("#texture .run")
+    page.wait_for_function("window.studioJobs.previews >= 3", timeout=60000)
+    assert "running" in page.inner_text("#texture .progress-text")
+    t0 = time.time()
+    page.click("#texture .cancel")
+    page.wait_for_function("window.studioJobs.finished.length >= 2", timeout=10000)
+    assert page.evaluate("window.studioJobs.finished[1].status") == "cancelled"
+    assert time.time() - t0 < 2.0
+    page.select_option("#texture [name=method]", "quilting")
+    page.click("#texture .run")
+    page.wait_for_function("window.studioJobs.finished.length >= 3", timeout=10000)
+    assert page.evaluate("window.studioJobs.finished[2].status") == "done"
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_texture.png"))
+    assert not errors, errors
+    page.close()

@@ -1,0 +1,134 @@
+"""Studio jobs through HTTP: progress, results, cancel, isolation between visitors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from starlette.testclient import TestClient
+
+from photogen.core.image import decode_image, encode_png
+from photogen.studio.jobs import CancelRequestedError, JobManager
+from photogen.studio.server import StudioConfig, create_app
+
+LOCAL = {"host": "localhost:7860"}
+
+
+@pytest.fixture()
+def app(runs_dir):
+    return create_app(StudioConfig(models=[str(runs_dir)]))
+
+
+def _visitor(app):
+    c = TestClient(app, headers=LOCAL)
+    assert c.get("/").status_code == 200 and "photogen_session" in c.cookies
+    return c
+
+
+def _wait(c, job_id, until=("done", "error", "cancelled"), timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = c.get(f"/api/jobs/{job_id}").json()
+        if s["status"] in until:
+            return s
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {s}")
+
+
+def _png(seed=0, size=(48, 64)):
+    return encode_png(torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_texture_job_runs_reports_and_returns_full_resolution(app):
+    c = _visitor(app)
+    r = c.post("/api/jobs/texture", files={"source": ("s.png", _png())},
+               data={"method": "heeger-bergen", "size": "40"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    s = _wait(c, r.json()["id"])
+    assert s["status"] == "done" and s["done"] == s["total"] and s["seconds"] >= 0
+    result = decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content)
+    assert result.shape == (1, 3, 40, 40)
+    assert c.get(f"/api/jobs/{s['id']}/preview.png").status_code == 200
+
+
+def test_style_job_shows_progress_and_loss(app):
+    c = _visitor(app)
+    files = {"content": ("c.png", _png(1)), "style": ("s.png", _png(2))}
+    r = c.post("/api/jobs/style", files=files, data={"size": "32", "steps": "6"})
+    s = _wait(c, r.json()["id"])
+    assert s["status"] == "done" and s["loss"] is not None and s["total"] >= 6
+
+
+def test_jobs_belong_to_their_visitor(app):
+    a, b = _visitor(app), _visitor(app)
+    assert a.cookies["photogen_session"] != b.cookies["photogen_session"]
+    job = a.post("/api/jobs/texture", files={"source": ("s.png", _png())},
+                 data={"method": "quilting", "size": "32"}).json()  # fmt: skip
+    _wait(a, job["id"])
+    for path in ("", "/result.png", "/preview.png"):
+        assert b.get(f"/api/jobs/{job['id']}{path}").status_code == 404
+    assert b.post(f"/api/jobs/{job['id']}/cancel").status_code == 404
+    stranger = TestClient(app, headers=LOCAL)  # no page loaded, no session
+    assert stranger.get(f"/api/jobs/{job['id']}").status_code == 401
+
+
+def test_bad_job_requests_are_one_line_errors(app, bad_files):
+    c = _visitor(app)
+    cases = [
+        ({"source": ("t.png", bad_files["truncated.png"].read_bytes())}, {}, "truncated"),
+        ({"source": ("s.png", _png())}, {"method": "nope"}, "unknown method"),
+        ({"source": ("s.png", _png())}, {"method": "quilting", "tileable": "true"}, "tileable"),
+        ({"source": ("s.png", _png())}, {"size": "5000"}, "size must be"),
+        (
+            {"source": ("s.png", _png()), "mask": ("m.png", _png(size=(10, 10)))},
+            {"method": "efros-leung"},
+            "the mask is 10x10",
+        ),  # fmt: skip
+    ]
+    for files, data, expect in cases:
+        r = c.post("/api/jobs/texture", files=files, data=data)
+        assert r.status_code == 422 and expect in r.json()["error"], (expect, r.text)
+
+
+def test_cancel_stops_the_computation_itself(app):
+    """A long Gatys texture, cancelled after a few evaluations, ends within 2 s; the worker is
+    free again: the next job runs at once."""
+    c = _visitor(app)
+    job = c.post("/api/jobs/texture", files={"source": ("s.png", _png())},
+                 data={"method": "gatys", "size": "64", "steps": "2000"}).json()  # fmt: skip
+    _wait(c, job["id"], until=("running",))
+    while c.get(f"/api/jobs/{job['id']}").json()["done"] < 3:
+        time.sleep(0.02)
+    t0 = time.time()
+    c.post(f"/api/jobs/{job['id']}/cancel")
+    s = _wait(c, job["id"], timeout=10)
+    assert s["status"] == "cancelled" and time.time() - t0 < 2.0 and s["done"] < 200
+    nxt = c.post("/api/jobs/texture", files={"source": ("s.png", _png())},
+                 data={"method": "quilting", "size": "32"}).json()  # fmt: skip
+    assert _wait(c, nxt["id"], timeout=10)["status"] == "done"
+
+
+def test_job_manager_queue_and_expiry():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    jobs = JobManager(pool, ttl=0.2, per_session=2)
+    token = jobs.new_session()
+
+    def slow(report):
+        for i in range(200):
+            report(i, 200)
+            time.sleep(0.01)
+        return torch.zeros(1, 3, 2, 2)
+
+    first, second = jobs.submit(token, "t", slow), jobs.submit(token, "t", slow)
+    time.sleep(0.05)
+    assert first.status == "running" and second.status == "queued"  # one at a time
+    second.cancel.set()
+    first.cancel.set()
+    pool.shutdown(wait=True)
+    assert first.status == second.status == "cancelled"
+    time.sleep(0.3)
+    assert not jobs.known(token)  # idle past the ttl: forgotten
+    assert issubclass(CancelRequestedError, Exception)
