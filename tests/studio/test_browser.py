@@ -171,3 +171,19 @@ def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_texture.png"))
     assert not errors, errors
     page.close()
+
+
+def test_playground_trains_in_the_page(browser, studio_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.goto(studio_url)
+    page.click("button[data-tab=playground]")
+    page.select_option("#playground [name=dataset]", "xor")
+    page.fill("#playground [name=epochs]", "1000")
+    page.select_option("#playground [name=lr]", "0.1")
+    page.click("#playground .run")
+    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=60000)
+    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    assert page.evaluate("window.studioJobs.previews") >= 2  # redrawn while training
+    assert "done in" in page.inner_text("#playground .progress-text")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_playground.png"))
+    page.close()

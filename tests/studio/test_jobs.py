@@ -132,3 +132,19 @@ def test_job_manager_queue_and_expiry():
     time.sleep(0.3)
     assert not jobs.known(token)  # idle past the ttl: forgotten
     assert issubclass(CancelRequestedError, Exception)
+
+
+def test_playground_trains_and_redraws(app):
+    """The MLP playground as a job: regions redrawn while it trains, the loss curve falls, and
+    a 2-layer tanh network separates the circle data."""
+    c = _visitor(app)
+    form = {"dataset": "circle", "noise": "0.05", "hidden": "6,6", "lr": "0.1", "epochs": "150"}
+    job = c.post("/api/jobs/playground", data=form).json()
+    s = _wait(c, job["id"])
+    assert s["status"] == "done" and s["preview"] >= 1
+    curve = s["curve"]
+    assert len(curve["train"]) == 150 and curve["train"][-1] < 0.5 * curve["train"][0]
+    assert curve["test_accuracy"] > 0.9
+    assert decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content).shape == (1, 3, 240, 240)
+    bad = c.post("/api/jobs/playground", data={"hidden": "4,x"})
+    assert bad.status_code == 422 and "hidden layers" in bad.json()["error"]

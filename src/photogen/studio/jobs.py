@@ -42,6 +42,7 @@ class Job:
     preview: bytes | None = None
     preview_version: int = 0
     result: torch.Tensor | None = None
+    curve: dict = field(default_factory=dict)  # series a job chooses to show (loss curves)
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def public(self) -> dict:
@@ -52,6 +53,7 @@ class Job:
         return {"id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
                 "total": self.total, "loss": self.loss, "eta": eta, "error": self.error,
                 "preview": self.preview_version if self.preview else 0,
+                "curve": {k: v[-400:] if isinstance(v, list) else v for k, v in self.curve.items()},
                 "seconds": round((self.finished or time.monotonic()) - self.started, 1)
                 if self.started else None}  # fmt: skip
 
@@ -60,7 +62,7 @@ class JobManager:
     """Jobs per visitor (a session token), run on ``pool`` (its size is the concurrency)."""
 
     def __init__(self, pool: Executor, ttl: float = 3600.0, per_session: int = 8,
-                 preview_every: float = 0.5):  # fmt: skip
+                 preview_every: float = 0.25):  # fmt: skip
         self.pool, self.ttl, self.per_session = pool, ttl, per_session
         self.preview_every = preview_every
         self._jobs: dict[str, dict[str, Job]] = {}
@@ -129,11 +131,13 @@ class JobManager:
             now = time.monotonic()
             if image is not None and now - last_preview[0] >= self.preview_every:
                 last_preview[0] = now
+                if callable(image):  # drawn only when shown (a costly rendering)
+                    image = image()
                 job.preview = encode_png(image.detach().float().clamp(0, 1).cpu()[:1])
                 job.preview_version += 1
 
         try:
-            result = run(report)
+            result = run(report, job.curve) if getattr(run, "wants_curve", False) else run(report)
             job.result = result.detach().cpu()
             job.preview = encode_png(job.result.clamp(0, 1)[:1])
             job.preview_version += 1

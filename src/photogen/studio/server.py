@@ -36,7 +36,7 @@ from photogen.core.samples import available_samples
 from photogen.core.weights import WeightsError
 from photogen.gatys.pyramid import resize
 from photogen.studio.jobs import JobManager
-from photogen.studio.methods import style_job, texture_job
+from photogen.studio.methods import playground_job, style_job, texture_job
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
@@ -271,6 +271,22 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                 raise ValueError("the mask marks nothing to fill (paint the holes)")
         run = texture_job(src, method, size, steps, tileable, known, seed, engine.device)
         return JSONResponse(jobs.submit(session, "texture", run).public())
+
+    @app.post("/api/jobs/playground")
+    async def new_playground_job(
+        request: Request,
+        dataset: Annotated[str, Form()] = "circle",
+        noise: Annotated[float, Form()] = 0.1,
+        hidden: Annotated[str, Form()] = "4,4",
+        activation: Annotated[str, Form()] = "tanh",
+        l2: Annotated[float, Form()] = 0.0,
+        lr: Annotated[float, Form()] = 0.03,
+        epochs: Annotated[int, Form()] = 200,
+        seed: Annotated[int, Form()] = 0,
+    ) -> JSONResponse:
+        session = session_of(request)
+        run = playground_job(dataset, noise, hidden, activation, l2, lr, epochs, seed=seed)
+        return JSONResponse(jobs.submit(session, "playground", run).public())
 
     def job_of(request: Request, job_id: str):
         job = jobs.get(session_of(request), job_id)

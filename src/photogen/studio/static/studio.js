@@ -274,6 +274,7 @@
       if (s.total) { bar.max = s.total; bar.value = s.done; }
       text.textContent = `${s.status}` + (s.total ? ` ${s.done}/${s.total}` : "") +
         (s.eta != null ? `, ${s.eta.toFixed(0)} s left` : "") + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
+      if (s.curve && s.curve.train) drawCurve(panel.querySelector("canvas.curve"), s.curve);
       if (s.preview && s.preview !== shown) {
         shown = s.preview; preview.src = `/api/jobs/${job.id}/preview.png?v=${shown}`; jobStats.previews += 1;
       }
@@ -288,6 +289,34 @@
     cancel.disabled = true;
     panel.querySelectorAll(".run, .fill").forEach((b) => { b.disabled = false; });
   }
+
+  function drawCurve(cv, curve) {
+    if (!cv) return;
+    const ctx = cv.getContext("2d"), w = cv.width, h = cv.height, pad = 24;
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
+    const all = [...curve.train, ...(curve.test || [])];
+    const hi = Math.max(...all, 1e-6), n = Math.max(curve.train.length, 2);
+    ctx.strokeStyle = "#ccc"; ctx.strokeRect(pad, 4, w - pad - 4, h - pad - 4);
+    ctx.fillStyle = "#667085"; ctx.font = "11px sans-serif";
+    ctx.fillText(hi.toPrecision(2), 2, 12); ctx.fillText("0", 12, h - pad); ctx.fillText(`epoch ${curve.train.length}`, w - 80, h - 6);
+    for (const [series, colour] of [[curve.train, "#2a73cc"], [curve.test || [], "#f5941f"]]) {
+      ctx.strokeStyle = colour; ctx.beginPath();
+      series.forEach((v, i) => { const x = pad + (w - pad - 4) * i / (n - 1), y = h - pad - (h - pad - 8) * v / hi;
+                                 if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+      ctx.stroke();
+    }
+    if (curve.test_accuracy != null) { ctx.fillStyle = "#1d2330"; ctx.fillText(`test accuracy ${(100 * curve.test_accuracy).toFixed(1)}%`, pad + 6, 18); }
+  }
+
+  const playground = document.getElementById("playground");
+  playground.querySelectorAll("input[type=range]").forEach((r) => {
+    const o = r.nextElementSibling; r.oninput = () => { if (o) o.textContent = r.value; };
+  });
+  playground.querySelector(".run").onclick = () => {
+    const f = new FormData();
+    for (const n of ["dataset", "noise", "hidden", "activation", "lr", "l2", "epochs", "seed"]) f.append(n, field(playground, n).value);
+    runJob(playground, "/api/jobs/playground", f);
+  };
 
   const style = document.getElementById("style");
   style.querySelector(".run").onclick = () => {
