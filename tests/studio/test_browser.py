@@ -22,14 +22,14 @@ SHOTS = (
 
 
 @pytest.fixture(scope="module")
-def studio_url(runs_dir):
+def studio_url(runs_dir, tiny_db):
     import uvicorn
 
     from photogen.cli.studio import free_port
     from photogen.studio.server import StudioConfig, create_app
 
     port = free_port()
-    app = create_app(StudioConfig(models=[str(runs_dir)]))
+    app = create_app(StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0])))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -186,4 +186,20 @@ def test_playground_trains_in_the_page(browser, studio_url, tmp_path):
     assert page.evaluate("window.studioJobs.previews") >= 2  # redrawn while training
     assert "done in" in page.inner_text("#playground .progress-text")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_playground.png"))
+    page.close()
+
+
+def test_matching_tab(browser, studio_url, tiny_db, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 700})
+    page.goto(studio_url)
+    page.wait_for_selector(".tab[data-tab=matching]:not([hidden])")
+    page.click("button[data-tab=matching]")
+    page.set_input_files("#matching input.file", str(tiny_db[1] / "reds" / "05.png"))
+    page.wait_for_function("document.querySelector('#matching img.input').src.startsWith('blob:')")
+    page.click("#matching .run")
+    page.wait_for_function(
+        "document.querySelector('#matching img.montage').src.startsWith('data:')"
+    )
+    assert "vote: reds" in page.inner_text("#matching .vote")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_matching.png"))
     page.close()

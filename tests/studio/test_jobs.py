@@ -148,3 +148,30 @@ def test_playground_trains_and_redraws(app):
     assert decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content).shape == (1, 3, 240, 240)
     bad = c.post("/api/jobs/playground", data={"hidden": "4,x"})
     assert bad.status_code == 422 and "hidden layers" in bad.json()["error"]
+
+
+def test_matching_votes_and_colours_from_siblings(tiny_db):
+    db_path, photos = tiny_db
+    app = create_app(StudioConfig(db=str(db_path)))
+    c = _visitor(app)
+    assert c.get("/api/match/info").json() == {"available": True, "images": 48, "labels": 2}
+    query = photos / "blues" / "03.png"
+    r = c.post("/api/match", files={"photo": ("q.png", query.read_bytes())}, data={"k": "5"})
+    res = r.json()
+    assert r.status_code == 200, res
+    assert res["vote"]["label"] == "blues" and res["neighbours"][0]["distance"] < 1e-3
+    assert str(photos) not in r.text and str(db_path) not in r.text  # no server paths
+    from photogen.core.color import rgb_to_lab
+
+    coloured = rgb_to_lab(decode_image(__import__("base64").b64decode(res["colourised"])))
+    original = rgb_to_lab(decode_image(query.read_bytes()))
+    assert (coloured[:, 0] - original[:, 0]).abs().mean() < 1.0  # the photo's lightness
+    one = c.post("/api/match", files={"photo": ("q.png", query.read_bytes())}, data={"k": "1"})
+    own = rgb_to_lab(decode_image(__import__("base64").b64decode(one.json()["colourised"])))
+    # k = 1: the nearest grey sibling is the photo itself, so its own colours come back
+    assert float(own[:, 2].mean()) < 0.5 * float(original[:, 2].mean()) < 0
+    plain = _visitor(create_app(StudioConfig()))
+    assert plain.get("/api/match/info").json() == {"available": False}
+    assert (
+        plain.post("/api/match", files={"photo": ("q.png", query.read_bytes())}).status_code == 404
+    )

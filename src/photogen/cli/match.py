@@ -214,20 +214,12 @@ def run_label(args: argparse.Namespace) -> int:
 def run_colorize(args: argparse.Namespace) -> int:
     from photogen.tinyimages.database import TinyDB
     from photogen.tinyimages.search import Searcher
-    from photogen.tinyimages.vote import sibling_colorize
+    from photogen.tinyimages.vote import grey_query, sibling_colorize
 
     setup_runtime(args)
     db = TinyDB(args.db)
-    image, tiny = _tiny_of(args.image, args.max_pixels)
-    # The photo's own lightness (Lab L), whatever its colours: a channel mean would make a
-    # blue photo come out lighter than it is. The search key stays the database's grey.
-    from photogen.core.color import lab_to_rgb, rgb_to_lab
-
-    lightness = rgb_to_lab(image)[:, :1]
-    grey_img = lab_to_rgb(
-        torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1)
-    )
-    grey_tiny = tiny.float().mean(0, keepdim=True).expand(3, -1, -1).round().to(torch.uint8)
+    image = read_image(args.image, max_pixels=args.max_pixels)
+    grey_img, grey_tiny = grey_query(image)
     if args.k < 1:
         raise UsageError("-k must be >= 1")
     _, ids = Searcher(

@@ -36,6 +36,7 @@ from photogen.core.samples import available_samples
 from photogen.core.weights import WeightsError
 from photogen.gatys.pyramid import resize
 from photogen.studio.jobs import JobManager
+from photogen.studio.matching import MatchService
 from photogen.studio.methods import playground_job, style_job, texture_job
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
 
@@ -55,6 +56,7 @@ class StudioConfig:
     Attributes:
         host: the address the server binds; a loopback address turns the Host check on.
         models: run folders (or folders of runs) offered besides the bundled model.
+        db: a tiny-images database (``photogen match build``) for the matching tab.
         device: where the networks run.
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
@@ -64,6 +66,7 @@ class StudioConfig:
 
     host: str = "127.0.0.1"
     models: list[str] = field(default_factory=list)
+    db: str | None = None
     device: str = "cpu"
     auth: str | None = None
     workers: int = 1
@@ -135,6 +138,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
 
     jobs = JobManager(pool)
+    matcher = MatchService(config.db) if config.db else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -287,6 +291,24 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         session = session_of(request)
         run = playground_job(dataset, noise, hidden, activation, l2, lr, epochs, seed=seed)
         return JSONResponse(jobs.submit(session, "playground", run).public())
+
+    @app.get("/api/match/info")
+    def match_info() -> JSONResponse:
+        return JSONResponse({"available": False} if matcher is None
+                            else {"available": True, **matcher.info()})  # fmt: skip
+
+    @app.post("/api/match")
+    async def match(
+        request: Request, photo: Annotated[UploadFile, File()], k: Annotated[int, Form()] = 16
+    ) -> JSONResponse:
+        session_of(request)
+        if matcher is None:
+            raise RefusedError(404, "no database: start the studio with --db TINY_DB")
+        image = await read_upload(photo, "photo")
+        result = await asyncio.get_running_loop().run_in_executor(pool, matcher.match, image, k)
+        for key in ("montage", "grey", "colourised"):
+            result[key] = base64.b64encode(result[key]).decode()
+        return JSONResponse(result)
 
     def job_of(request: Request, job_id: str):
         job = jobs.get(session_of(request), job_id)

@@ -79,3 +79,18 @@ def sibling_colorize(
     ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
     lab_out = torch.cat([rgb_to_lab(grey_rgb)[:, :1], ab], 1)
     return lab_to_rgb(lab_out), lab_out
+
+
+def grey_query(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A photo -> ``(grey image, grey tiny image)`` for sibling colorization.
+
+    The grey image keeps the photo's own lightness (Lab L, a = b = 0: a channel mean would make
+    a blue photo come out lighter than it is); the tiny key is the channel mean, as the
+    database's grey keys are.
+    """
+    from photogen.tinyimages.tiny import tiny_image
+
+    lightness = rgb_to_lab(image)[:, :1]
+    grey = lab_to_rgb(torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1))
+    tiny = tiny_image(image)
+    return grey, tiny.float().mean(0, keepdim=True).expand(3, -1, -1).round().to(torch.uint8)
