@@ -206,11 +206,22 @@
       for (const n of names) sel.add(new Option(n, n));
       const want = defaults[sel.dataset.for];
       if (names.includes(want)) sel.value = want;
-      sel.onchange = () => setInput(panel, sel.dataset.for, sel.value ? fetch(`/api/samples/${encodeURIComponent(sel.value)}.png`).then((r) => r.blob()) : null);
-      if (sel.value) sel.onchange();
+      const load = (initial) => {
+        if (!sel.value) return;
+        const blob = fetch(`/api/samples/${encodeURIComponent(sel.value)}.png`).then((r) => r.blob());
+        setInput(panel, sel.dataset.for, blob, initial);
+      };
+      sel.onchange = () => load(false);
+      load(true);
     });
     panel.querySelectorAll("input.file").forEach((inp) => {
-      inp.onchange = () => { const f = inp.files[0]; inp.value = ""; if (f) setInput(panel, inp.dataset.for, Promise.resolve(f)); };
+      inp.onchange = () => {
+        const f = inp.files[0]; inp.value = "";
+        if (!f) return;
+        const sel = panel.querySelector(`select.sample[data-for="${inp.dataset.for}"]`);
+        if (sel) sel.value = "";  // the upload, not the sample, is what runs
+        setInput(panel, inp.dataset.for, Promise.resolve(f));
+      };
     });
     panel.querySelectorAll("input[type=range]").forEach((r) => {
       const o = r.nextElementSibling; r.oninput = () => { if (o) o.textContent = r.value; };
@@ -218,9 +229,10 @@
   }
 
   const inputs = new Map();  // panel id + role -> Blob
-  async function setInput(panel, role, blobPromise) {
+  async function setInput(panel, role, blobPromise, initial = false) {
     if (!blobPromise) return;
     const blob = await blobPromise;
+    if (initial && inputs.has(`${panel.id}:${role}`)) return;  // the visitor chose meanwhile
     inputs.set(`${panel.id}:${role}`, blob);
     const url = URL.createObjectURL(blob);
     const img = panel.querySelector(`img.input[data-for="${role}"]`);
