@@ -43,3 +43,18 @@ def tiny_db(tmp_path_factory):
     fit_pca(db, dims=8)
     fit_pca(db, dims=8, colour=False)
     return db.root, root
+
+
+@pytest.fixture(scope="session")
+def pixelcnn_run(tmp_path_factory):
+    """An untrained grey PixelCNN saved as a run folder."""
+    from photogen.pixelcnn.model import PixelCNN, PixelCNNConfig
+    from photogen.pixelcnn.train import save_model
+
+    torch.manual_seed(0)
+    run = tmp_path_factory.mktemp("pcnn") / "tiny_pixelcnn"
+    run.mkdir()
+    save_model(
+        PixelCNN(PixelCNNConfig(channels=1, hidden=8, layers=2)), run / "model.safetensors", {}
+    )
+    return run

@@ -22,14 +22,15 @@ SHOTS = (
 
 
 @pytest.fixture(scope="module")
-def studio_url(runs_dir, tiny_db):
+def studio_url(runs_dir, tiny_db, pixelcnn_run):
     import uvicorn
 
     from photogen.cli.studio import free_port
     from photogen.studio.server import StudioConfig, create_app
 
     port = free_port()
-    app = create_app(StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0])))
+    config = StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0]), pixelcnn=[str(pixelcnn_run)])
+    app = create_app(config)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -202,4 +203,26 @@ def test_matching_tab(browser, studio_url, tiny_db, tmp_path):
     )
     assert "vote: reds" in page.inner_text("#matching .vote")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_matching.png"))
+    page.close()
+
+
+def test_completion_tab(browser, studio_url, tiny_db, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 700})
+    page.goto(studio_url)
+    page.wait_for_selector(".tab[data-tab=pixelcnn]:not([hidden])")
+    page.click("button[data-tab=pixelcnn]")
+    page.set_input_files("#pixelcnn input.file", str(tiny_db[1] / "blues" / "02.png"))
+    page.wait_for_function("document.getElementById('pixelcnn').box !== null")
+    box = page.locator("#pixelcnn canvas.boxpick").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140, box["y"] + 120, steps=4)
+    page.mouse.up()
+    drawn = page.evaluate("document.getElementById('pixelcnn').box")
+    assert drawn[2] > 5 and drawn[3] > 5
+    page.eval_on_selector("#pixelcnn [name=n]", "e => { e.value = 2; }")
+    page.click("#pixelcnn .run")
+    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=60000)
+    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_completion.png"))
     page.close()

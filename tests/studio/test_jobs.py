@@ -175,3 +175,29 @@ def test_matching_votes_and_colours_from_siblings(tiny_db):
     assert (
         plain.post("/api/match", files={"photo": ("q.png", query.read_bytes())}).status_code == 404
     )
+
+
+def test_pixelcnn_completion_keeps_the_visible_pixels(pixelcnn_run):
+    app = create_app(StudioConfig(pixelcnn=[str(pixelcnn_run.parent)]))
+    c = _visitor(app)
+    assert c.get("/api/pixelcnn/models").json() == ["tiny_pixelcnn"]
+    form = {"model": "tiny_pixelcnn", "box": "4,6,8,5", "n": "3", "size": "24"}
+    job = c.post("/api/jobs/pixelcnn", files={"image": ("i.png", _png(3, (24, 24)))}, data=form)
+    s = _wait(c, job.json()["id"])
+    assert s["status"] == "done" and s["total"] == 24
+    panel = decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content)[0, 0]
+    tiles = [panel[:, i * 26 : i * 26 + 24] for i in range(5)]  # sample_grid: 2-px white gaps
+    original = tiles[1]
+    hidden = torch.zeros(24, 24, dtype=torch.bool)
+    hidden[6:11, 4:12] = True
+    for completion in tiles[2:]:
+        assert torch.equal(completion[~hidden], original[~hidden])  # visible pixels kept
+    assert any(not torch.equal(t[hidden], original[hidden]) for t in tiles[2:])
+    for box, expect in (("20,20,10,10", "does not fit"), ("1,2,3", "expected x,y,w,h")):
+        r = c.post("/api/jobs/pixelcnn", files={"image": ("i.png", _png(3, (24, 24)))},
+                   data={**form, "box": box})  # fmt: skip
+        assert r.status_code == 422 and expect in r.json()["error"]
+    r = c.post(
+        "/api/jobs/pixelcnn", files={"image": ("i.png", _png())}, data={**form, "model": "x"}
+    )
+    assert r.status_code == 404

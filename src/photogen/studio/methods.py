@@ -193,3 +193,61 @@ def playground_job(dataset: str = "circle", noise: float = 0.1, hidden: str = "4
 
     run.wants_curve = True
     return run
+
+
+def find_pixelcnn_models(paths: list[str]) -> dict[str, str]:
+    """``name -> run folder`` of the PixelCNN runs given (a run, or a folder of runs)."""
+    from pathlib import Path
+
+    found = {}
+    for root in map(Path, paths):
+        runs = (
+            [root]
+            if (root / "model.safetensors").is_file()
+            else sorted(p.parent for p in root.glob("*/model.safetensors"))
+        )
+        for run in runs:
+            found[run.name] = str(run)
+    return found
+
+
+def pixelcnn_job(run_dir: str, image: torch.Tensor, box: tuple[int, int, int, int],
+                 n: int = 4, side: int = 64, temperature: float = 1.0,
+                 seed: int = 0) -> Callable:  # fmt: skip
+    """``n`` completions of the ``box`` (x, y, w, h, in the pixels of ``image`` resized to
+    ``side`` on its longer side) by a trained PixelCNN: occluded | original | completions."""
+    from photogen.gatys.pyramid import fit_max_side, resize
+    from photogen.pixelcnn.data import to_levels
+    from photogen.pixelcnn.sample import complete
+    from photogen.pixelcnn.train import load_model, sample_grid
+
+    n = _check_side(n, "n", 1, 8)
+    side = _check_side(side, "size", 16, 128)
+    if not 0.05 <= float(temperature) <= 2.0:
+        raise ValueError(f"temperature must be 0.05..2, got {temperature}")
+    model = load_model(run_dir)
+    h, w = fit_max_side(*image.shape[-2:], side)
+    small = resize(image[:, :3], (h, w)).clamp(0, 1)
+    if model.config.channels == 1:
+        small = small.mean(1, keepdim=True)
+    levels = to_levels(small)[0]
+    x, y, bw, bh = (int(v) for v in box)
+    if bw < 1 or bh < 1 or x < 0 or y < 0 or x + bw > w or y + bh > h:
+        raise ValueError(f"box {x},{y},{bw},{bh} does not fit in the {w}x{h} image")
+    mask = torch.ones(h, w, dtype=torch.bool)
+    mask[y : y + bh, x : x + bw] = False
+
+    def run(report: Callable) -> torch.Tensor:
+        rows = [0]
+
+        def progress(k: int) -> None:
+            rows[0] += k
+            report(min(rows[0], h), h)
+
+        out = complete(model, levels, mask, n, temperature=float(temperature), seed=int(seed),
+                       progress=progress)  # fmt: skip
+        shown = levels.clone()[None]
+        shown[:, :, ~mask] = 128  # the occlusion in grey
+        return sample_grid(torch.cat([shown, levels[None], out]), cols=n + 2)
+
+    return run

@@ -37,7 +37,13 @@ from photogen.core.weights import WeightsError
 from photogen.gatys.pyramid import resize
 from photogen.studio.jobs import JobManager
 from photogen.studio.matching import MatchService
-from photogen.studio.methods import playground_job, style_job, texture_job
+from photogen.studio.methods import (
+    find_pixelcnn_models,
+    pixelcnn_job,
+    playground_job,
+    style_job,
+    texture_job,
+)
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
@@ -57,6 +63,7 @@ class StudioConfig:
         host: the address the server binds; a loopback address turns the Host check on.
         models: run folders (or folders of runs) offered besides the bundled model.
         db: a tiny-images database (``photogen match build``) for the matching tab.
+        pixelcnn: PixelCNN run folders (``photogen pixelcnn train``) for the completion tab.
         device: where the networks run.
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
@@ -67,6 +74,7 @@ class StudioConfig:
     host: str = "127.0.0.1"
     models: list[str] = field(default_factory=list)
     db: str | None = None
+    pixelcnn: list[str] = field(default_factory=list)
     device: str = "cpu"
     auth: str | None = None
     workers: int = 1
@@ -139,6 +147,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
 
     jobs = JobManager(pool)
     matcher = MatchService(config.db) if config.db else None
+    pixelcnns = find_pixelcnn_models(config.pixelcnn)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -309,6 +318,32 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         for key in ("montage", "grey", "colourised"):
             result[key] = base64.b64encode(result[key]).decode()
         return JSONResponse(result)
+
+    @app.get("/api/pixelcnn/models")
+    def pixelcnn_models() -> JSONResponse:
+        return JSONResponse(sorted(pixelcnns))
+
+    @app.post("/api/jobs/pixelcnn")
+    async def new_pixelcnn_job(
+        request: Request,
+        image: Annotated[UploadFile, File()],
+        model: Annotated[str, Form()],
+        box: Annotated[str, Form()],
+        n: Annotated[int, Form()] = 4,
+        size: Annotated[int, Form()] = 64,
+        temperature: Annotated[float, Form()] = 1.0,
+        seed: Annotated[int, Form()] = 0,
+    ) -> JSONResponse:
+        session = session_of(request)
+        if model not in pixelcnns:
+            raise RefusedError(404, f"no PixelCNN {model!r}: start the studio with --pixelcnn RUN")
+        parts = box.split(",")
+        if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+            raise ValueError(f"box {box!r}: expected x,y,w,h")
+        rect = tuple(int(p) for p in parts)
+        picture = await read_upload(image, "image")
+        run = pixelcnn_job(pixelcnns[model], picture, rect, n, size, temperature, seed)
+        return JSONResponse(jobs.submit(session, "pixelcnn", run).public())
 
     def job_of(request: Request, job_id: str):
         job = jobs.get(session_of(request), job_id)
