@@ -156,3 +156,19 @@ def test_rebalance_weights_follow_eq_4():
     ref = 1 / (0.5 * smooth + 0.5 / 313)
     ref /= (smooth * ref).sum()
     np.testing.assert_allclose(w.numpy(), ref, rtol=1e-5)
+
+
+def test_custom_bins_are_used_and_temperature_checked():
+    """soft_encode, rebalance_weights and annealed_mean take other bin sets than the 313."""
+    bins = torch.tensor([[0.0, 0.0], [20.0, 0.0], [0.0, 30.0]])
+    ab = torch.tensor([[[[19.0]], [[1.0]]]])  # nearest: (20, 0)
+    enc = soft_encode(ab, bins, k=1)
+    assert enc.shape == (1, 3, 1, 1) and enc[0, :, 0, 0].tolist() == [0.0, 1.0, 0.0]
+    w = rebalance_weights(torch.tensor([8.0, 1.0, 1.0]), bins=bins)
+    assert w.shape == (3,) and w[0] < w[1]  # the frequent bin weighs less
+    logits = torch.tensor([[[[0.0]], [[50.0]], [[0.0]]]])
+    torch.testing.assert_close(
+        annealed_mean(logits, 0.38, bins)[0, :, 0, 0], torch.tensor([20.0, 0.0])
+    )
+    with pytest.raises(ValueError, match="temperature must be > 0, got 0"):
+        annealed_mean(logits, 0, bins)

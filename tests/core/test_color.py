@@ -119,3 +119,21 @@ def test_lightness_grey_and_l_only_image_against_scikit_image():
     rec601 = hwc @ np.array([0.299, 0.587, 0.114])
     np.testing.assert_allclose(rgb_to_gray(img)[0, 0].numpy(), rec601, atol=1e-6)
     assert not np.allclose(rec601, rgb2gray(hwc), atol=1e-3)  # Rec. 601, not Rec. 709
+
+
+def test_lightness_of_out_of_range_values_and_of_large_images():
+    """Values outside [0, 1] (HDR, filters overshooting) count as clipped, as rgb_to_lab does;
+    an image larger than one processing chunk gives the same as row by row."""
+    from photogen.core import color as C
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(1, 3, 8, 8, generator=g) * 1.6 - 0.3
+    torch.testing.assert_close(C.lightness(x), C.lightness(x.clamp(0, 1)))
+    torch.testing.assert_close(
+        C.lightness(x), C.rgb_to_lab(x.clamp(0, 1))[:, :1], atol=1e-3, rtol=0
+    )
+    width = 512
+    tall = torch.rand(1, 3, C._CHUNK_PIXELS // width * 2 + 3, width, generator=g)
+    out = C.lightness(tall)
+    assert out.shape == (1, 1, *tall.shape[-2:])
+    torch.testing.assert_close(out[..., -3:, :], C.lightness(tall[..., -3:, :]))

@@ -85,3 +85,18 @@ def test_content_loss_and_blend_errors():
     assert abs(float(content_loss(f, p)) - (0.04 + 0.01) / 0.05) < 1e-12
     with pytest.raises(ValueError, match="^style blend weights must sum to a positive number$"):
         blended_style_targets([({"l": torch.rand(1, 2, 3, 3)}, 0.0)])
+
+
+def test_tv_loss_and_a_valid_small_blend():
+    """TV = mean squared horizontal + vertical neighbour differences (numpy), circular too; a
+    blend whose weights sum to less than 1 is valid."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64)
+    a = x[0].numpy()
+    ref = (np.diff(a, axis=2) ** 2).mean() + (np.diff(a, axis=1) ** 2).mean()
+    assert abs(float(tv_loss(x)) - ref) < 1e-12
+    ref_c = ((a - np.roll(a, 1, 2)) ** 2).mean() + ((a - np.roll(a, 1, 1)) ** 2).mean()
+    assert abs(float(tv_loss(x, circular=True)) - ref_c) < 1e-12
+    f = torch.rand(1, 2, 3, 3, generator=g)
+    blend = blended_style_targets([({"l": f}, 0.2), ({"l": f * 2}, 0.3)])
+    torch.testing.assert_close(blend["l"], 0.4 * gram_matrix(f) + 0.6 * gram_matrix(f * 2))
