@@ -153,6 +153,7 @@
     entries.forEach(([name, hex], i) => {
       const b = document.createElement("button");
       b.className = "swatch"; b.style.background = hex; b.title = name; b.dataset.name = name;
+      b.textContent = name;
       b.onclick = () => {
         state.colour = hex; selectTool(false);
         box.querySelectorAll(".swatch").forEach((s) => s.classList.toggle("active", s === b));
