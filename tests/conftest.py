@@ -73,3 +73,17 @@ def bad_files(tmp_path, rgb_array):
     out["folder.png"] = d / "folder.png"
     out["missing.png"] = d / "missing.png"
     return out
+
+
+def tinted_photo_folders(root, per_label: int = 30, seed: int = 0):
+    """``root/reds`` and ``root/blues``: smooth random 48x64 pictures of two tints (labelled
+    folders for the tiny-images tests)."""
+    from photogen.core.image import save_image
+
+    g = torch.Generator().manual_seed(seed)
+    for label, tint in (("reds", (1.0, 0.4, 0.3)), ("blues", (0.3, 0.5, 1.0))):
+        for i in range(per_label):
+            img = torch.rand(1, 3, 6, 6, generator=g) * torch.tensor(tint).view(1, 3, 1, 1)
+            img = torch.nn.functional.interpolate(img, size=(48, 64), mode="bicubic")
+            save_image(img.clamp(0, 1), root / label / f"{i:02d}.png")
+    return root

@@ -27,17 +27,11 @@ def runs_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_db(tmp_path_factory):
     """A tiny-images database of two labelled folders: reds and blues."""
-    from photogen.core.image import save_image
     from photogen.tinyimages.database import TinyDB, build
     from photogen.tinyimages.search import fit_pca
+    from tests.conftest import tinted_photo_folders
 
-    root = tmp_path_factory.mktemp("photos")
-    g = torch.Generator().manual_seed(0)
-    for label, tint in (("reds", (1.0, 0.35, 0.3)), ("blues", (0.3, 0.45, 1.0))):
-        for i in range(24):
-            img = torch.rand(1, 3, 6, 6, generator=g) * torch.tensor(tint).view(1, 3, 1, 1)
-            img = torch.nn.functional.interpolate(img, size=(48, 64), mode="bicubic")
-            save_image(img.clamp(0, 1), root / label / f"{i:02d}.png")
+    root = tinted_photo_folders(tmp_path_factory.mktemp("photos"), per_label=24)
     db = TinyDB(tmp_path_factory.mktemp("db") / "db", create=True)
     build(db, [root])
     fit_pca(db, dims=8)

@@ -8,23 +8,17 @@ import torch
 
 from photogen.cli.main import main
 from photogen.core.color import rgb_to_lab
-from photogen.core.image import save_image
 from photogen.tinyimages.database import TinyDB, build
 from photogen.tinyimages.search import Searcher, exact_search, fit_pca
 from photogen.tinyimages.tiny import d_ssd, d_warp, normalise, tiny_image
 from photogen.tinyimages.vote import sibling_colorize, vote
+from tests.conftest import tinted_photo_folders
 
 
 @pytest.fixture
 def photo_dirs(tmp_path):
     """Two labelled folders of smooth random pictures, a duplicate and a broken file."""
-    root = tmp_path / "photos"
-    g = torch.Generator().manual_seed(0)
-    for label, tint in (("reds", (1.0, 0.4, 0.3)), ("blues", (0.3, 0.5, 1.0))):
-        for i in range(30):
-            img = torch.rand(1, 3, 6, 6, generator=g) * torch.tensor(tint).view(1, 3, 1, 1)
-            img = torch.nn.functional.interpolate(img, size=(48, 64), mode="bicubic")
-            save_image(img.clamp(0, 1), root / label / f"{i:02d}.png")
+    root = tinted_photo_folders(tmp_path / "photos")
     (root / "reds" / "copy.png").write_bytes((root / "reds" / "03.png").read_bytes())
     (root / "blues" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     return root
