@@ -226,3 +226,33 @@ def test_completion_tab(browser, studio_url, tiny_db, tmp_path):
     assert page.evaluate("window.studioJobs.finished[0].status") == "done"
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_completion.png"))
     page.close()
+
+
+def test_colorize_tab(browser, studio_url, tmp_path):
+    """A grey photo uploaded -> a colour result; lite takes no hints and says so."""
+    from photogen.core.image import decode_image, read_image, save_image
+    from photogen.core.samples import load_sample
+
+    grey = load_sample("chelsea").mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    save_image(grey, tmp_path / "grey.png")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.click("button[data-tab=colorize]")
+    page.wait_for_function("document.querySelector('#colorize [name=model]').options.length > 0")
+    page.set_input_files("#colorize input.file", str(tmp_path / "grey.png"))
+    page.wait_for_function(
+        "window.studioJobs.finished.filter(j => j.kind === 'colorize').length >= 1", timeout=30000
+    )
+    page.wait_for_function(
+        "document.querySelector('#colorize img.preview').src.startsWith('blob:')"
+    )
+    png = page.evaluate(
+        """async () => { const r = await fetch(document.querySelector('#colorize a.result').href);
+                         return Array.from(new Uint8Array(await r.arrayBuffer())); }"""
+    )
+    result = decode_image(bytes(png))
+    assert result.shape == read_image(tmp_path / "grey.png").shape
+    assert float((result.max(1).values - result.min(1).values).mean()) > 0.02  # in colour
+    assert "takes no hints" in page.inner_text("#colorize .hint-note")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_colorize.png"))
+    page.close()

@@ -201,3 +201,47 @@ def test_pixelcnn_completion_keeps_the_visible_pixels(pixelcnn_run):
         "/api/jobs/pixelcnn", files={"image": ("i.png", _png())}, data={**form, "model": "x"}
     )
     assert r.status_code == 404
+
+
+def test_colorize_full_resolution_temperature_and_hints(tmp_path):
+    """lite: the photo's own lightness at full size, a lower temperature is more colourful, no
+    hints; a siggraph17-type network (random weights here) takes hints and they change it."""
+    from photogen.colorize.models import SIGGRAPH17
+    from photogen.core.color import rgb_to_lab
+
+    net = SIGGRAPH17()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    torch.save(net.state_dict(), tmp_path / "sig.pth")
+    app = create_app(StudioConfig(colorizers=[str(tmp_path / "sig.pth")]))
+    c = _visitor(app)
+    assert c.get("/api/colorize/models").json() == [
+        {"name": "lite", "hints": False},
+        {"name": "sig", "hints": True},
+    ]
+    photo = _png(5, (72, 100))
+    out = {}
+    for t in ("0.1", "1.0"):
+        r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"temperature": t})
+        assert r.status_code == 200, r.text
+        out[t] = rgb_to_lab(decode_image(r.content))
+    original = rgb_to_lab(decode_image(photo))
+    assert out["0.1"].shape == original.shape
+    assert (out["0.1"][:, 0] - original[:, 0]).abs().mean() < 1.0  # its own lightness
+    chroma = {t: float(v[:, 1:].norm(dim=1).mean()) for t, v in out.items()}
+    assert chroma["0.1"] > chroma["1.0"]  # annealed mean: towards the mode is more colourful
+    hint = '[[0.5, 0.5, "#ff0000"]]'
+    r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"hints": hint})
+    assert r.status_code == 422 and "takes no colour hints" in r.json()["error"]
+    plain = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"model": "sig"})
+    hinted = c.post("/api/colorize", files={"photo": ("p.png", photo)},
+                    data={"model": "sig", "hints": hint})  # fmt: skip
+    assert hinted.status_code == 200
+    assert (
+        decode_image(plain.content) - decode_image(hinted.content)
+    ).abs().max() > 0  # reached it
+    bad = c.post("/api/colorize", files={"photo": ("p.png", photo)},
+                 data={"model": "sig", "hints": '[[2, 0.5, "#ff0000"]]'})  # fmt: skip
+    assert bad.status_code == 422 and "outside the photo" in bad.json()["error"]

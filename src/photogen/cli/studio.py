@@ -25,12 +25,14 @@ def add_parser(sub) -> None:
     p.add_argument("--db", help="a tiny-images database (photogen match build) for matching")
     p.add_argument("--pixelcnn", nargs="+", default=[], metavar="RUN",
                    help="PixelCNN run folders (pixelcnn train) for the completion tab")  # fmt: skip
+    p.add_argument("--colorizers", nargs="+", default=[], metavar="RUN",
+                   help="colorizer runs or weight files (colorize train) besides lite")  # fmt: skip
     p.add_argument("--auth", metavar="USER:PASS", help="HTTP Basic authentication for every page")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or cuda:N")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the networks")
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
-    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "db"})
+    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "db", "colorizers": "model"})
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
                    "knows the password can use it (and its CPU)")  # fmt: skip
     device = setup_runtime(args)
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
-                                  auth=args.auth, db=args.db, pixelcnn=args.pixelcnn))  # fmt: skip
+                                  auth=args.auth, db=args.db, pixelcnn=args.pixelcnn,
+                                  colorizers=args.colorizers))  # fmt: skip
     port = args.port or free_port(args.host)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
                                            log_level="warning" if args.quiet else "info",

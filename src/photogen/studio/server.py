@@ -35,6 +35,7 @@ from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.core.weights import WeightsError
 from photogen.gatys.pyramid import resize
+from photogen.studio.colorize import ColorizeService, find_colorizers
 from photogen.studio.jobs import JobManager
 from photogen.studio.matching import MatchService
 from photogen.studio.methods import (
@@ -64,6 +65,8 @@ class StudioConfig:
         models: run folders (or folders of runs) offered besides the bundled model.
         db: a tiny-images database (``photogen match build``) for the matching tab.
         pixelcnn: PixelCNN run folders (``photogen pixelcnn train``) for the completion tab.
+        colorizers: colorizer run folders or weight files besides lite (and the official
+            networks already in the cache).
         device: where the networks run.
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
@@ -75,6 +78,7 @@ class StudioConfig:
     models: list[str] = field(default_factory=list)
     db: str | None = None
     pixelcnn: list[str] = field(default_factory=list)
+    colorizers: list[str] = field(default_factory=list)
     device: str = "cpu"
     auth: str | None = None
     workers: int = 1
@@ -148,6 +152,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     jobs = JobManager(pool)
     matcher = MatchService(config.db) if config.db else None
     pixelcnns = find_pixelcnn_models(config.pixelcnn)
+    colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -319,6 +324,33 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             result[key] = base64.b64encode(result[key]).decode()
         return JSONResponse(result)
 
+    @app.get("/api/colorize/models")
+    async def colorize_models() -> JSONResponse:
+        described = await asyncio.get_running_loop().run_in_executor(pool, colorizer.describe)
+        return JSONResponse(described)
+
+    @app.post("/api/colorize")
+    async def colorize(
+        request: Request,
+        photo: Annotated[UploadFile, File()],
+        model: Annotated[str, Form()] = "lite",
+        temperature: Annotated[float, Form()] = 0.38,
+        hints: Annotated[str, Form()] = "[]",
+    ) -> Response:
+        """The photo colorized at full resolution; ``hints``: JSON ``[[x, y, "#rrggbb"], ...]``
+        with x, y as fractions of the photo's width and height."""
+        session_of(request)
+        try:
+            pins = [(float(x), float(y), _rgb(colour)) for x, y, colour in json.loads(hints)]
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
+        image = await read_upload(photo, "photo")
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(
+            pool, lambda: colorizer.colorize(image, model, temperature, pins)
+        )
+        return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
+
     @app.get("/api/pixelcnn/models")
     def pixelcnn_models() -> JSONResponse:
         return JSONResponse(sorted(pixelcnns))
@@ -418,6 +450,14 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                 task.cancel()
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """``"#rrggbb"`` -> floats in [0, 1]."""
+    text = str(colour).lstrip("#")
+    if len(text) != 6:
+        raise ValueError(f"colour {colour!r} is not #rrggbb")
+    return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
 
 
 class RefusedError(Exception):

@@ -240,6 +240,7 @@
     if (img) img.src = url;
     if (panel.id === "texture") drawHoles(panel, url);
     if (panel.id === "pixelcnn") { panel.box = null; drawBoxPicker(); }
+    if (panel.id === "colorize") { panel.pins = []; colorizeNow(); }
   }
 
   function drawHoles(panel, url) {
@@ -360,6 +361,75 @@
     f.set("method", "efros-leung"); f.set("tileable", "false");
     texture.holeMask.toBlob((mask) => { f.append("mask", mask, "mask.png"); runJob(texture, "/api/jobs/texture", f); }, "image/png");
   };
+
+  // Colorize: automatic, and colour hints pinned by clicking the result (siggraph17-type models).
+  const col = document.getElementById("colorize");
+  col.pins = [];
+  col.querySelectorAll("input[type=range]").forEach((r) => {
+    const o = r.nextElementSibling; r.oninput = () => { if (o) o.textContent = r.value; };
+    r.onchange = () => colorizeNow();
+  });
+  function takesHints() {
+    const m = (col.models || []).find((x) => x.name === field(col, "model").value);
+    return !!(m && m.hints);
+  }
+  function showPins() {
+    const box = col.querySelector(".pins"), img = col.querySelector("img.preview");
+    box.replaceChildren();
+    box.style.width = `${img.clientWidth}px`; box.style.height = `${img.clientHeight}px`;
+    for (const [x, y, c] of col.pins) {
+      const d = document.createElement("div"); d.className = "pin";
+      d.style.left = `${100 * x}%`; d.style.top = `${100 * y}%`; d.style.background = c; box.appendChild(d);
+    }
+  }
+  function updateHintTools() {
+    const on = takesHints();
+    col.querySelector("img.preview").classList.toggle("pinnable", on);
+    col.querySelector(".hint-note").textContent = on ? "click the result to pin this colour there"
+      : "this model takes no hints (siggraph17-type models do)";
+  }
+  let colBusy = false, colAgain = false;
+  async function colorizeNow() {
+    const photo = inputs.get("colorize:photo"), err = col.querySelector(".error");
+    if (!photo || !col.models) return;
+    if (colBusy) { colAgain = true; return; }  // the newest settings run next
+    colBusy = true; err.textContent = "";
+    const f = new FormData();
+    f.append("photo", photo, "photo.png");
+    f.append("model", field(col, "model").value);
+    f.append("temperature", field(col, "temperature").value);
+    f.append("hints", JSON.stringify(takesHints() ? col.pins : []));
+    col.querySelector(".progress-text").textContent = "colorizing…";
+    const t0 = performance.now();
+    const r = await fetch("/api/colorize", { method: "POST", body: f });
+    if (r.ok) {
+      const url = URL.createObjectURL(await r.blob());
+      const img = col.querySelector("img.preview");
+      img.src = url; await img.decode(); showPins();
+      const a = col.querySelector("a.result"); a.href = url; a.hidden = false;
+      col.querySelector(".progress-text").textContent = `${(performance.now() - t0).toFixed(0)} ms`;
+      jobStats.finished.push({ kind: "colorize", status: "done" });
+    } else {
+      err.textContent = (await r.json()).error; col.querySelector(".progress-text").textContent = "";
+    }
+    colBusy = false;
+    if (colAgain) { colAgain = false; colorizeNow(); }
+  }
+  col.querySelector("img.preview").addEventListener("click", (e) => {
+    if (!takesHints()) return;
+    const r = e.target.getBoundingClientRect();
+    col.pins.push([(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height, field(col, "colour").value]);
+    showPins(); colorizeNow();
+  });
+  col.querySelector(".clear-pins").onclick = () => { col.pins = []; showPins(); colorizeNow(); };
+  col.querySelector(".run").onclick = () => colorizeNow();
+  fetch("/api/colorize/models").then((r) => r.json()).then((models) => {
+    col.models = models;
+    for (const m of models) field(col, "model").add(new Option(m.name + (m.hints ? " (hints)" : ""), m.name));
+    field(col, "model").onchange = () => { updateHintTools(); colorizeNow(); };
+    updateHintTools();
+    fillSamples(col, { photo: "chelsea" });
+  });
 
   // PixelCNN completion: the picture shrunk to the model's scale, a box dragged over it.
   const pcnn = document.getElementById("pixelcnn");
