@@ -47,7 +47,8 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="X,Y,A,B",
-        help="siggraph17 only: colour hint, input pixel (X, Y) gets ab (A, B); repeatable",
+        help="siggraph17 and lite-hints models: colour hint, input pixel (X, Y) gets ab (A, B); "
+        "repeatable",
     )
     p.add_argument(
         "--bf16",
@@ -69,7 +70,13 @@ def add_parser(sub) -> None:
     )
     t.add_argument("data", nargs="+", help="folder(s) of colour photos (searched recursively)")
     t.add_argument("--name", required=True, type=Path, help="run folder")
-    t.add_argument("--model", default="lite", choices=["lite", "eccv16"])
+    t.add_argument(
+        "--model",
+        default="lite",
+        choices=["lite", "lite-hints", "eccv16"],
+        help="lite-hints: user-guided (simulated hints while training; --init lite to start "
+        "from the bundled automatic model)",
+    )
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--batch-size", type=int, default=16, help="per process")
     t.add_argument("--crop", type=int, default=176, help="random crop size (multiple of 8)")
@@ -181,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, batch)
     hints = _parse_hints(args.hint)
     model = load_model(args.model, args.temperature).to(device)
-    if hints and getattr(model, "arch", "") != "siggraph17":
-        raise UsageError("--hint needs --model siggraph17")
+    if hints and getattr(model, "arch", "") not in ("siggraph17", "lite-hints"):
+        raise UsageError("--hint needs a model that takes hints (siggraph17, lite-hints)")
     amp = autocast_dtype(device) if args.bf16 else None
     if args.bf16 and amp is None:
         info(args, "--bf16: this CPU has no native bf16 units; running in float32")

@@ -40,14 +40,22 @@ class LiteColorizer(nn.Module):
     ``forward(L)`` -> ab ``(B, 2, H, W)`` by the annealed mean at ``temperature``. L is in
     [0, 100]; any H, W (padded to a multiple of 32 inside).
 
+    With ``hints=True`` it is user-guided (Zhang et al. 2017): ``logits``/``forward`` also take
+    ``hints_ab`` ``(B, 2, H, W)`` and ``hints_mask`` ``(B, 1, H, W)`` (the released code's
+    normalisation: ab / 110, mask - 0.5), which a small convolutional branch carries into the
+    decoder at strides 16 and 4. The branch's output convolutions start at zero, so a hint
+    model fine-tuned from the automatic one starts exactly as it.
+
     Args:
         width: decoder channels.
         temperature: annealing temperature of the decoding (0.38).
+        hints: add the user-hint branch.
     """
 
-    def __init__(self, width: int = 128, temperature: float = 0.38):
+    def __init__(self, width: int = 128, temperature: float = 0.38, hints: bool = False):
         super().__init__()
         self.temperature = temperature
+        self.hints = hints
         enc = EfficientNetLite()
         self.stem = SamePadConv2d(1, 32, 3, 2, bias=False)
         self.stem_bn = enc._bn0
@@ -59,6 +67,17 @@ class LiteColorizer(nn.Module):
         self.smooth = nn.ModuleDict({k: _conv_bn(width, width) for k in ("s16", "s8", "s4")})
         self.head = nn.Conv2d(width, 313, 1)
         self.register_buffer("bins", gamut_bins().clone(), persistent=False)
+        if hints:
+            self.hint_net = nn.Sequential(
+                nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU(inplace=True),
+                nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(inplace=True),
+                nn.Conv2d(64, 64, 3, 1, 2, dilation=2), nn.ReLU(inplace=True),
+            )  # fmt: skip
+            self.hint_s4 = nn.Conv2d(64, width, 1)
+            self.hint_s16 = nn.Conv2d(64, width, 1)
+            for conv in (self.hint_s4, self.hint_s16):
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
 
     @torch.no_grad()
     def load_encoder(self, state_dict: dict[str, torch.Tensor]) -> None:
@@ -84,6 +103,8 @@ class LiteColorizer(nn.Module):
 
     def decoder_parameters(self) -> list[nn.Parameter]:
         mods = (self.lateral, self.top, self.smooth, self.head)
+        if self.hints:
+            mods += (self.hint_net, self.hint_s4, self.hint_s16)
         return [p for m in mods for p in m.parameters()]
 
     def train(self, mode: bool = True) -> LiteColorizer:
@@ -95,13 +116,42 @@ class LiteColorizer(nn.Module):
                 m.eval()
         return self
 
-    def logits(self, l_channel: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 313, ceil(H/4), ceil(W/4))`` bin logits."""
+    def _hint_features(self, hints_ab, hints_mask, like: torch.Tensor, pads) -> dict:
+        b, _, h, w = like.shape
+        if hints_ab is None:
+            hints_ab = like.new_zeros(b, 2, h, w)
+        if hints_mask is None:
+            hints_mask = like.new_zeros(b, 1, h, w)
+        if hints_ab.shape[-2:] != (h, w) or hints_mask.shape[-2:] != (h, w):
+            raise ValueError("hints must have the size of L")
+        x = torch.cat([hints_ab / 110.0, hints_mask - 0.5], 1)
+        if any(pads):
+            x = F.pad(x, pads, value=0.0)
+            x[:, 2:, h:, :] = -0.5
+            x[:, 2:, :, w:] = -0.5
+        f4 = self.hint_net(x)
+        return {"s4": self.hint_s4(f4), "s16": self.hint_s16(F.max_pool2d(f4, 4))}
+
+    def logits(
+        self,
+        l_channel: torch.Tensor,
+        hints_ab: torch.Tensor | None = None,
+        hints_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 313, ceil(H/4), ceil(W/4))`` bin logits
+        (hints: see the class; ignored without the hint branch)."""
         if l_channel.dim() != 4 or l_channel.shape[1] != 1:
             raise ValueError(f"L must be (B, 1, H, W), got {tuple(l_channel.shape)}")
+        if not self.hints and (hints_ab is not None or hints_mask is not None):
+            raise ValueError("this colorizer takes no hints (build it with hints=True)")
         h, w = l_channel.shape[-2:]
         ph, pw = -h % 32, -w % 32
         x = (l_channel * 2.55 - 127.0) / 128.0
+        hint = (
+            self._hint_features(hints_ab, hints_mask, l_channel, (0, pw, 0, ph))
+            if self.hints
+            else {}
+        )
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         x = F.relu6(self.stem_bn(self.stem(x)))
@@ -114,13 +164,21 @@ class LiteColorizer(nn.Module):
         y = self.top(taps["s32"])
         for key in ("s16", "s8", "s4"):
             y = F.interpolate(y, scale_factor=2.0, mode="nearest") + self.lateral[key](taps[key])
+            if key in hint:
+                y = y + hint[key]
             y = self.smooth[key](y)
         out = self.head(y)
         return out[..., : (h + 3) // 4, : (w + 3) // 4]
 
-    def forward(self, l_channel: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        l_channel: torch.Tensor,
+        hints_ab: torch.Tensor | None = None,
+        hints_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 2, H, W)`` ab (annealed mean, bilinear x4)."""
-        probs = torch.softmax(self.logits(l_channel) / self.temperature, dim=1)
+        logits = self.logits(l_channel, hints_ab, hints_mask)
+        probs = torch.softmax(logits / self.temperature, dim=1)
         ab = torch.einsum("bqhw,qc->bchw", probs, self.bins.to(probs))
         h, w = l_channel.shape[-2:]
         return F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)

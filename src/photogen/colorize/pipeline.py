@@ -50,8 +50,8 @@ def _arch_of(state: dict[str, torch.Tensor]) -> str:
     if "model_out.weight" in state:
         return "eccv16"
     if "stem.weight" in state and "head.weight" in state:
-        return "lite"
-    raise ValueError("the weights match none of lite, eccv16, siggraph17")
+        return "lite-hints" if "hint_s4.weight" in state else "lite"
+    raise ValueError("the weights match none of lite, lite-hints, eccv16, siggraph17")
 
 
 def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> nn.Module:
@@ -75,7 +75,9 @@ def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> n
             )
     state = load_state_dict(path)
     arch = _arch_of(state)
-    model = {"lite": LiteColorizer, "eccv16": ECCV16, "siggraph17": SIGGRAPH17}[arch]()
+    builders = {"lite": LiteColorizer, "lite-hints": lambda: LiteColorizer(hints=True),
+                "eccv16": ECCV16, "siggraph17": SIGGRAPH17}  # fmt: skip
+    model = builders[arch]()
     model.load_state_dict(state, strict=True)
     if arch != "siggraph17":
         model.temperature = temperature

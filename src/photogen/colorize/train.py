@@ -35,6 +35,7 @@ from photogen.colorize.data import (
     split_lab,
     split_train_val,
 )
+from photogen.colorize.hints import simulate_hints
 from photogen.colorize.prior import load_prior, save_prior
 from photogen.colorize.runfiles import plot_run, save_weights, val_gallery, write_log
 from photogen.core.atomic import write_text_atomic
@@ -51,6 +52,7 @@ from photogen.core.training import (
 DEFAULTS = {
     # model: (learning rate, weight decay)
     "lite": (5e-4, 1e-5),
+    "lite-hints": (5e-4, 1e-5),  # lite + the user-hint branch (Zhang et al. 2017)
     "eccv16": (3e-5, 1e-3),  # the authors' settings
 }
 
@@ -100,26 +102,31 @@ class _Logits(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, l_channel: torch.Tensor) -> torch.Tensor:
-        return self.net.logits(l_channel)
+    def forward(self, l_channel: torch.Tensor, hints_ab=None, hints_mask=None) -> torch.Tensor:
+        if hints_ab is None:
+            return self.net.logits(l_channel)
+        return self.net.logits(l_channel, hints_ab, hints_mask)
 
 
 def build_model(name: str, init: str | None = None) -> nn.Module:
-    """A trainable colorizer: ``lite`` (ImageNet encoder) or ``eccv16`` (random or ``init``)."""
+    """A trainable colorizer: ``lite`` (ImageNet encoder), ``lite-hints`` (lite with the user-hint
+    branch; from ``init``, e.g. the bundled ``lite``, its branch starting at zero) or ``eccv16``
+    (random or ``init``)."""
     from photogen.colorize.lite import LiteColorizer
     from photogen.colorize.models import ECCV16
     from photogen.core.weights import load_state_dict
 
-    if name == "lite":
-        model = LiteColorizer()
+    if name in ("lite", "lite-hints"):
+        model = LiteColorizer(hints=name == "lite-hints")
         if init is None:
             model.load_encoder(load_state_dict("efficientnet_lite0"))
     elif name == "eccv16":
         model = ECCV16()
     else:
-        raise ValueError(f"cannot train {name!r}; choose lite or eccv16")
+        raise ValueError(f"cannot train {name!r}; choose lite, lite-hints or eccv16")
     if init is not None:
-        model.load_state_dict(load_state_dict(init), strict=False)
+        spec = "colorize-lite" if init == "lite" else init
+        model.load_state_dict(load_state_dict(spec), strict=False)
     return model
 
 
@@ -171,6 +178,11 @@ def colorization_loss(
     return (ce * weight).sum() / denom
 
 
+def model_hints(model: nn.Module) -> bool:
+    """Whether ``model`` takes user hints (lite-hints)."""
+    return bool(getattr(model, "hints", False))
+
+
 def _lr_lambda(warmup: int, steps: int) -> Callable[[int], float]:
     def f(step: int) -> float:
         if step < warmup:
@@ -188,7 +200,8 @@ def _validate(model, val_rgb, class_weights, bins, cfg, device) -> float:
     for i in range(0, len(val_rgb), 8):
         rgb = val_rgb[i : i + 8].to(device)
         l_ch, ab = split_lab(rgb)
-        logits = model.logits(l_ch)
+        hints = simulate_hints(ab, torch.Generator().manual_seed(i)) if model_hints(model) else ()
+        logits = model.logits(l_ch, *hints)
         losses.append(float(colorization_loss(logits, ab, class_weights, bins, cfg.k, cfg.sigma)))
     model.train()
     return sum(losses) / max(1, len(losses))
@@ -286,7 +299,8 @@ def train(
     for _ in bar:
         rgb = random_crops(train_images, cfg.batch_size, cfg.crop).to(device)
         l_ch, ab = split_lab(rgb)
-        loss = colorization_loss(net(l_ch), ab, class_weights, bins, cfg.k, cfg.sigma)
+        hints = simulate_hints(ab) if model_hints(model) else ()  # siggraph17's recipe
+        loss = colorization_loss(net(l_ch, *hints), ab, class_weights, bins, cfg.k, cfg.sigma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -52,7 +52,7 @@ class ColorizeService:
             return self._models[name]
 
     def takes_hints(self, name: str) -> bool:
-        return getattr(self.model(name), "arch", "") == "siggraph17"
+        return getattr(self.model(name), "arch", "") in ("siggraph17", "lite-hints")
 
     def describe(self) -> list[dict]:
         return [{"name": n, "hints": self.takes_hints(n)} for n in self.specs]
@@ -80,7 +80,7 @@ class ColorizeService:
         hint_maps = None
         if hints:
             if not self.takes_hints(name):
-                raise ValueError(f"{name} takes no colour hints (siggraph17 does)")
+                raise ValueError(f"{name} takes no colour hints (siggraph17 and lite-hints do)")
             side = 256
             points = []
             for x, y, rgb in hints:
