@@ -19,16 +19,20 @@ from torch import nn
 from photogen.core.color import lab_to_rgb, lightness
 from photogen.core.weights import WeightsEntry, register
 
-MODELS = ("lite", "eccv16", "siggraph17")
+MODELS = ("lite", "lite-hints", "eccv16", "siggraph17")
 _DATA = Path(__file__).resolve().parent.parent / "data"
 LITE_FILE = "colorize-lite.safetensors"
+HINTS_FILE = "colorize-lite-hints.safetensors"
 
 
-def _locate_lite() -> str:
-    path = _DATA / LITE_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing")
-    return str(path)
+def _locate(filename: str) -> Callable[[], str]:
+    def locate() -> str:
+        path = _DATA / filename
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing")
+        return str(path)
+
+    return locate
 
 
 register(
@@ -38,7 +42,18 @@ register(
         url=None,
         sha256="eb913e11c357895cf8d5f90b127ecf9ead494a800d4c23f6892959dee210b672",
         description="photogen's own lite colorizer, trained offline (ships with photogen)",
-        locate=_locate_lite,
+        locate=_locate(LITE_FILE),
+        hint="it ships inside the photogen package; reinstall photogen",
+    )
+)
+register(
+    WeightsEntry(
+        name="colorize-lite-hints",
+        filename=HINTS_FILE,
+        url=None,
+        sha256="",
+        description="photogen's user-guided lite colorizer (colour hints), trained offline",
+        locate=_locate(HINTS_FILE),
         hint="it ships inside the photogen package; reinstall photogen",
     )
 )
@@ -64,7 +79,7 @@ def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> n
 
     spec = str(spec)
     if spec in MODELS:
-        path = resolve("colorize-lite" if spec == "lite" else spec)
+        path = resolve(f"colorize-{spec}" if spec.startswith("lite") else spec)
     else:
         path = Path(spec)
         if path.is_dir():

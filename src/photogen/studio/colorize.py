@@ -21,9 +21,10 @@ def find_colorizers(runs: list[str] = ()) -> dict[str, str]:
     """``name -> spec`` for :func:`photogen.colorize.pipeline.load_model`: the bundled lite
     model, the official networks already in the cache, and run folders or weight files."""
     found = {"lite": "lite"}
-    for name in ("eccv16", "siggraph17"):
+    for name in ("lite-hints", "eccv16", "siggraph17"):
         try:
-            resolve_weights(name, allow_download=False)
+            resolve_weights(f"colorize-{name}" if name.startswith("lite") else name,
+                            allow_download=False)  # fmt: skip
         except (WeightsError, OSError):
             continue
         found[name] = name
