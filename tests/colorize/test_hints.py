@@ -46,7 +46,7 @@ def test_hint_branch_starts_as_the_automatic_model_and_then_listens():
         torch.testing.assert_close(
             model.logits(l_ch, ab, mask), base.logits(l_ch), atol=1e-4, rtol=0
         )
-        for conv in (model.hint_s4, model.hint_s16):
+        for conv in model.hint_out.values():
             conv.weight.normal_(0, 0.1)
         assert (model.logits(l_ch, ab, mask) - base.logits(l_ch)).abs().max() > 1e-3
     with pytest.raises(ValueError, match="takes no hints"):

@@ -256,3 +256,54 @@ def test_colorize_tab(browser, studio_url, tmp_path):
     assert "takes no hints" in page.inner_text("#colorize .hint-note")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_colorize.png"))
     page.close()
+
+
+def test_a_click_pins_a_colour_and_the_spot_moves_towards_it(browser, studio_url, tmp_path):
+    """With the bundled user-guided colorizer: a blue hint clicked on the cat's face makes the
+    colour there bluer (Lab b* falls) than the automatic result."""
+    from photogen.colorize.pipeline import _DATA, HINTS_FILE
+    from photogen.core.color import rgb_to_lab
+    from photogen.core.image import decode_image, save_image
+    from photogen.core.samples import load_sample
+
+    if not (_DATA / HINTS_FILE).is_file():
+        pytest.skip("the bundled lite-hints colorizer is not in this checkout")
+    save_image(
+        load_sample("chelsea").mean(1, keepdim=True).expand(-1, 3, -1, -1), tmp_path / "g.png"
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.click("button[data-tab=colorize]")
+    page.wait_for_function("document.querySelector('#colorize [name=model]').options.length > 1")
+    page.select_option("#colorize [name=model]", "lite-hints")
+    page.set_input_files("#colorize input.file", str(tmp_path / "g.png"))
+    done = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
+    page.wait_for_function(f"{done} >= 1", timeout=30000)
+    fetch = """async () => {
+        const r = await fetch(document.querySelector('#colorize a.result').href);
+        return Array.from(new Uint8Array(await r.arrayBuffer())); }"""
+    before = rgb_to_lab(decode_image(bytes(page.evaluate(fetch))))
+    n = page.evaluate(done)
+    page.eval_on_selector("#colorize [name=colour]", "e => { e.value = '#1e50dc'; }")
+    img = page.locator("#colorize img.preview").bounding_box()
+    fx, fy = 0.5, 0.45
+    page.mouse.click(img["x"] + fx * img["width"], img["y"] + fy * img["height"])
+    page.wait_for_function(f"{done} >= {n + 1}", timeout=30000)
+    page.wait_for_timeout(300)
+    after = rgb_to_lab(decode_image(bytes(page.evaluate(fetch))))
+    h, w = before.shape[-2:]
+    y, x = int(fy * h), int(fx * w)
+    spot = (slice(None), 2, slice(y - 5, y + 6), slice(x - 5, x + 6))
+    b_before, b_after = float(before[spot].mean()), float(after[spot].mean())
+    hint_b = float(rgb_to_lab(torch_hint())[0, 2])
+    print(f"\nb* at the click: {b_before:.1f} -> {b_after:.1f} (hint b* {hint_b:.1f})")
+    assert b_after < b_before - 5
+    assert page.locator("#colorize .pin").count() == 1
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_colorize_hint.png"))
+    page.close()
+
+
+def torch_hint():
+    import torch
+
+    return torch.tensor([0x1E, 0x50, 0xDC], dtype=torch.float32).view(1, 3, 1, 1) / 255

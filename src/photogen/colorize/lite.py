@@ -14,6 +14,8 @@ About 3.4M parameters (13.6 MB in float32); 2.4 GFLOP at 256x256 (eccv16: 83.6).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,6 +27,17 @@ from photogen.nets.efficientnet_lite import EfficientNetLite, SamePadConv2d
 _TAPS = {"s4": 2, "s8": 4, "s16": 10, "s32": 15}
 _TAP_CHANNELS = {"s4": 24, "s8": 40, "s16": 112, "s32": 320}
 FROZEN_BLOCKS = 3  # stem and blocks 0-2 (strides 2 and 4) stay at their ImageNet weights
+HINT_SIGMAS = (1.0, 4.0, 16.0)  # widths of the hint propagation, in 1/4-resolution pixels
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with zero padding (right for a normalised convolution)."""
+    radius = int(math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-(t**2) / (2 * sigma**2))
+    k = (k / k.sum()).view(1, 1, 1, -1).repeat(x.shape[1], 1, 1, 1)
+    x = F.conv2d(x, k, padding=(0, radius), groups=x.shape[1])
+    return F.conv2d(x, k.transpose(-1, -2), padding=(radius, 0), groups=x.shape[1])
 
 
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:
@@ -68,14 +81,13 @@ class LiteColorizer(nn.Module):
         self.head = nn.Conv2d(width, 313, 1)
         self.register_buffer("bins", gamut_bins().clone(), persistent=False)
         if hints:
+            channels = 3 * len(HINT_SIGMAS)
             self.hint_net = nn.Sequential(
-                nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU(inplace=True),
-                nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(inplace=True),
+                nn.Conv2d(channels, 64, 3, 1, 1), nn.ReLU(inplace=True),
                 nn.Conv2d(64, 64, 3, 1, 2, dilation=2), nn.ReLU(inplace=True),
             )  # fmt: skip
-            self.hint_s4 = nn.Conv2d(64, width, 1)
-            self.hint_s16 = nn.Conv2d(64, width, 1)
-            for conv in (self.hint_s4, self.hint_s16):
+            self.hint_out = nn.ModuleDict({k: nn.Conv2d(64, width, 1) for k in ("s4", "s8", "s16")})
+            for conv in self.hint_out.values():
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
 
@@ -103,9 +115,13 @@ class LiteColorizer(nn.Module):
 
     def decoder_parameters(self) -> list[nn.Parameter]:
         mods = (self.lateral, self.top, self.smooth, self.head)
-        if self.hints:
-            mods += (self.hint_net, self.hint_s4, self.hint_s16)
         return [p for m in mods for p in m.parameters()]
+
+    def hint_parameters(self) -> list[nn.Parameter]:
+        """The user-hint branch (trained faster: it starts from zero)."""
+        if not self.hints:
+            return []
+        return list(self.hint_net.parameters()) + list(self.hint_out.parameters())
 
     def train(self, mode: bool = True) -> LiteColorizer:
         """Batch norms of the encoder keep their ImageNet statistics (small batches, grey input)."""
@@ -117,6 +133,9 @@ class LiteColorizer(nn.Module):
         return self
 
     def _hint_features(self, hints_ab, hints_mask, like: torch.Tensor, pads) -> dict:
+        """Normalised convolution of the sparse hints (Knutsson & Westin 1993) at 1/4
+        resolution and three widths: per width the local mean hint ab and a confidence; a small
+        network turns them into additions to the decoder at strides 4, 8 and 16."""
         b, _, h, w = like.shape
         if hints_ab is None:
             hints_ab = like.new_zeros(b, 2, h, w)
@@ -124,13 +143,19 @@ class LiteColorizer(nn.Module):
             hints_mask = like.new_zeros(b, 1, h, w)
         if hints_ab.shape[-2:] != (h, w) or hints_mask.shape[-2:] != (h, w):
             raise ValueError("hints must have the size of L")
-        x = torch.cat([hints_ab / 110.0, hints_mask - 0.5], 1)
-        if any(pads):
-            x = F.pad(x, pads, value=0.0)
-            x[:, 2:, h:, :] = -0.5
-            x[:, 2:, :, w:] = -0.5
-        f4 = self.hint_net(x)
-        return {"s4": self.hint_s4(f4), "s16": self.hint_s16(F.max_pool2d(f4, 4))}
+        m = F.pad(hints_mask, pads)
+        ab = F.pad(hints_ab / 110.0, pads) * m
+        ab4, m4 = F.avg_pool2d(ab, 4) * 16, F.avg_pool2d(m, 4) * 16  # sums per 4x4 cell
+        maps = []
+        for sigma in HINT_SIGMAS:
+            num, den = _blur(ab4, sigma), _blur(m4, sigma)
+            maps += [num / (den + 1e-3), den / (den + 0.05)]
+        f4 = self.hint_net(torch.cat(maps, 1))
+        return {
+            "s4": self.hint_out["s4"](f4),
+            "s8": self.hint_out["s8"](F.avg_pool2d(f4, 2)),
+            "s16": self.hint_out["s16"](F.avg_pool2d(f4, 4)),
+        }
 
     def logits(
         self,

@@ -65,7 +65,7 @@ def _arch_of(state: dict[str, torch.Tensor]) -> str:
     if "model_out.weight" in state:
         return "eccv16"
     if "stem.weight" in state and "head.weight" in state:
-        return "lite-hints" if "hint_s4.weight" in state else "lite"
+        return "lite-hints" if any(k.startswith("hint_") for k in state) else "lite"
     raise ValueError("the weights match none of lite, lite-hints, eccv16, siggraph17")
 
 

@@ -49,6 +49,7 @@ from photogen.core.training import (
     set_rng_state,
 )
 
+HINT_LR_FACTOR = 4.0  # the hint branch's learning rate over the decoder's
 DEFAULTS = {
     # model: (learning rate, weight decay)
     "lite": (5e-4, 1e-5),
@@ -146,6 +147,8 @@ def param_groups(model: nn.Module, lr: float, freeze_encoder: bool = False) -> l
         for p in frozen:
             p.requires_grad_(False)
         groups = [{"params": model.decoder_parameters(), "lr": lr}]
+        if getattr(model, "hints", False):  # lite-hints: the new branch starts from zero
+            groups.append({"params": model.hint_parameters(), "lr": lr * HINT_LR_FACTOR})
         if not freeze_encoder:
             groups.append({"params": model.encoder_parameters(), "lr": lr * 0.1})
         return groups
