@@ -57,3 +57,21 @@ def test_make_pairs_train_test_apply_export(tmp_path, bad_files, capsys):
     assert main(["pix2pix", "export", str(onnx), "--model", str(run), "--size", "128",
                  "--check"]) == 0  # fmt: skip
     assert "onnxruntime matches" in capsys.readouterr().err and onnx.stat().st_size > 1e5
+
+
+def test_resume_uses_the_runs_own_settings(tmp_path, capsys):
+    """`--resume` without repeating --ngf/--netG/...: the run's config.json is used (before,
+    the defaults built a 64-filter network and loading the checkpoint failed)."""
+    from photogen.pix2pix.facades import make_facades
+
+    data = make_facades(tmp_path / "facades", count=3, size=128)
+    run = tmp_path / "run"
+    first = ["pix2pix", "train", str(data), "--name", str(run), "--netG", "unet_128", "--ngf",
+             "4", "--ndf", "4", "--load-size", "136", "--crop-size", "128", "--max-steps", "2",
+             "-q"]  # fmt: skip
+    assert main(first) == 0
+    again = ["pix2pix", "train", str(data), "--name", str(run), "--resume", "--max-steps", "4"]
+    assert main(again) == 0
+    assert "resuming with the run's own" in capsys.readouterr().err
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 4 and ckpt["G"]["model.model.0.weight"].shape[0] == 4

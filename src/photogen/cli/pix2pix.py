@@ -220,6 +220,8 @@ def run_train(args: argparse.Namespace) -> int:
         save_every=args.save_every, display_every=args.display_every, bf16=args.bf16,
         channels_last=args.channels_last, cache_gb=args.cache_gb,
     )  # fmt: skip
+    if args.resume:
+        cfg = _resumed_config(cfg, Path(args.name), args)
     summary = train(
         cfg, device, resume=args.resume, progress=_bar(args, "train"),
         log=lambda m: info(args, m), on_error=error,
@@ -228,6 +230,29 @@ def run_train(args: argparse.Namespace) -> int:
     losses = ", ".join(f"{k} {last[k]}" for k in ("G_L1", "G_GAN", "D_real", "D_fake") if k in last)
     info(args, f"{summary['steps']} steps ({losses}) -> {args.name}")
     return 0
+
+
+# What a command line may change when a run resumes; everything else is the run's own.
+_RESUME_MAY_CHANGE = {"max_steps", "save_every", "display_every", "cache_gb", "bf16",
+                      "channels_last"}  # fmt: skip
+
+
+def _resumed_config(cfg, run: Path, args: argparse.Namespace):
+    """``--resume`` continues the run as it was configured (network, data, schedule): its
+    config.json wins over this command line's defaults, so the flags need not be repeated."""
+    import dataclasses
+    import json
+
+    path = run / "config.json"
+    if not path.is_file():
+        return cfg
+    saved = json.loads(path.read_text())
+    names = {f.name for f in dataclasses.fields(cfg)} - _RESUME_MAY_CHANGE - {"run_dir"}
+    changes = {k: saved[k] for k in names if k in saved}
+    differ = [k for k, v in changes.items() if getattr(cfg, k) != v]
+    if differ:
+        info(args, f"resuming with the run's own {', '.join(sorted(differ))}")
+    return dataclasses.replace(cfg, **changes)
 
 
 def _run_meta(run: Path) -> dict:
