@@ -102,9 +102,13 @@ def main() -> None:
     threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    series = []  # resident memory every 5 s while the clients draw
+    while any(t.is_alive() for t in threads):
+        series.append(round(rss_mib()))
+        for t in threads:
+            t.join(timeout=5.0 / len(threads))
     rss_end = rss_mib()
+    warm = series[min(2, len(series) - 1)] if series else rss_start  # after ~10 s of load
     server.should_exit = True
     if not latencies:
         raise SystemExit(f"no frame answered; errors: {errors[:3]}, lost {lost[0]}")
@@ -121,8 +125,9 @@ def main() -> None:
     per_frame = args.seconds * 1000 / max(1, len(latencies))
     print(f"photogen studio: {per_frame:.1f} ms a frame, reference (direct call): "
           f"{ref:.1f} ms, ratio: {ref / per_frame:.2f}")  # fmt: skip
-    print(f"resident memory: {rss_start:.0f} MiB at start, {rss_end:.0f} MiB at end "
-          f"({100 * (rss_end - rss_start) / rss_start:+.1f}%)")  # fmt: skip
+    print(f"resident memory: {rss_start:.0f} MiB idle, {warm:.0f} MiB after ~10 s of load, "
+          f"{rss_end:.0f} MiB at end ({100 * (rss_end - warm) / warm:+.1f}% since warm-up); "
+          f"every 5 s: {series}")  # fmt: skip
     if errors:
         print("first errors:", errors[:3])
 

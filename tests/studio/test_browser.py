@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+_JOBS = "window.studioJobs.finished.filter(j => j.kind !== 'colorize' && j.kind !== 'match')"
+_COLOURED = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
 SHOTS = (
@@ -72,8 +74,7 @@ def test_drawing_updates_the_picture(browser, studio_url, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(studio_url)
-    page.select_option("#model", "tiny_facades")
-    _wait_frames(page, 1)
+    _wait_frames(page, 1)  # the first model: the bundled facades generator when present
     first = page.get_attribute("#out", "src")
     frames = page.evaluate("window.studioStats.frames")
     page.locator(".swatch[data-name='door']").click()
@@ -95,11 +96,11 @@ def test_drawing_updates_the_picture(browser, studio_url, tmp_path):
     )
     assert p50 < 1000  # the interactive bound, generous for a loaded CI machine
     assert "p50" in page.inner_text("#stats")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_sketch.png"))
     page.click("#undo")  # undo and clear send new frames and keep working
     page.click("#clear")
     _wait_frames(page, stats["frames"] + 1)
     assert not errors and not stats["errors"], (errors, stats["errors"])
-    page.screenshot(path=str((SHOTS or tmp_path) / "studio_sketch.png"))
     page.close()
 
 
@@ -149,8 +150,8 @@ def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
     page.eval_on_selector("#style [name=size]", "e => { e.value = 96; }")
     page.eval_on_selector("#style [name=steps]", "e => { e.value = 20; }")
     page.click("#style .run")
-    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=120000)
-    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    page.wait_for_function(f"{_JOBS}.length >= 1", timeout=120000)
+    assert page.evaluate(f"{_JOBS}[0].status") == "done"
     assert "done in" in page.inner_text("#style .progress-text")
     assert page.get_attribute("#style a.result", "href").endswith("/result.png")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_style.png"))
@@ -162,13 +163,13 @@ def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
     assert "running" in page.inner_text("#texture .progress-text")
     t0 = time.time()
     page.click("#texture .cancel")
-    page.wait_for_function("window.studioJobs.finished.length >= 2", timeout=10000)
-    assert page.evaluate("window.studioJobs.finished[1].status") == "cancelled"
+    page.wait_for_function(f"{_JOBS}.length >= 2", timeout=10000)
+    assert page.evaluate(f"{_JOBS}[1].status") == "cancelled"
     assert time.time() - t0 < 2.0
     page.select_option("#texture [name=method]", "quilting")
     page.click("#texture .run")
-    page.wait_for_function("window.studioJobs.finished.length >= 3", timeout=10000)
-    assert page.evaluate("window.studioJobs.finished[2].status") == "done"
+    page.wait_for_function(f"{_JOBS}.length >= 3", timeout=10000)
+    assert page.evaluate(f"{_JOBS}[2].status") == "done"
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_texture.png"))
     assert not errors, errors
     page.close()
@@ -182,8 +183,8 @@ def test_playground_trains_in_the_page(browser, studio_url, tmp_path):
     page.fill("#playground [name=epochs]", "1000")
     page.select_option("#playground [name=lr]", "0.1")
     page.click("#playground .run")
-    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=60000)
-    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    page.wait_for_function(f"{_JOBS}.length >= 1", timeout=60000)
+    assert page.evaluate(f"{_JOBS}[0].status") == "done"
     assert page.evaluate("window.studioJobs.previews") >= 2  # redrawn while training
     assert "done in" in page.inner_text("#playground .progress-text")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_playground.png"))
@@ -222,8 +223,8 @@ def test_completion_tab(browser, studio_url, tiny_db, tmp_path):
     assert drawn[2] > 5 and drawn[3] > 5
     page.eval_on_selector("#pixelcnn [name=n]", "e => { e.value = 2; }")
     page.click("#pixelcnn .run")
-    page.wait_for_function("window.studioJobs.finished.length >= 1", timeout=60000)
-    assert page.evaluate("window.studioJobs.finished[0].status") == "done"
+    page.wait_for_function(f"{_JOBS}.length >= 1", timeout=60000)
+    assert page.evaluate(f"{_JOBS}[0].status") == "done"
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_completion.png"))
     page.close()
 
@@ -239,10 +240,10 @@ def test_colorize_tab(browser, studio_url, tmp_path):
     page.goto(studio_url)
     page.click("button[data-tab=colorize]")
     page.wait_for_function("document.querySelector('#colorize [name=model]').options.length > 0")
+    page.wait_for_function(f"{_COLOURED} >= 1", timeout=30000)  # the sample, coloured on load
+    n = page.evaluate(_COLOURED)
     page.set_input_files("#colorize input.file", str(tmp_path / "grey.png"))
-    page.wait_for_function(
-        "window.studioJobs.finished.filter(j => j.kind === 'colorize').length >= 1", timeout=30000
-    )
+    page.wait_for_function(f"{_COLOURED} >= {n + 1}", timeout=30000)
     page.wait_for_function(
         "document.querySelector('#colorize img.preview').src.startsWith('blob:')"
     )
@@ -276,9 +277,11 @@ def test_a_click_pins_a_colour_and_the_spot_moves_towards_it(browser, studio_url
     page.click("button[data-tab=colorize]")
     page.wait_for_function("document.querySelector('#colorize [name=model]').options.length > 1")
     page.select_option("#colorize [name=model]", "lite-hints")
-    page.set_input_files("#colorize input.file", str(tmp_path / "g.png"))
-    done = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
+    done = _COLOURED
     page.wait_for_function(f"{done} >= 1", timeout=30000)
+    n0 = page.evaluate(done)
+    page.set_input_files("#colorize input.file", str(tmp_path / "g.png"))
+    page.wait_for_function(f"{done} >= {n0 + 1}", timeout=30000)
     fetch = """async () => {
         const r = await fetch(document.querySelector('#colorize a.result').href);
         return Array.from(new Uint8Array(await r.arrayBuffer())); }"""
