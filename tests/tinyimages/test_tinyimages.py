@@ -25,12 +25,14 @@ def photo_dirs(tmp_path):
 
 
 def test_tiny_image_and_normalisation():
-    img = torch.rand(1, 3, 100, 64)
+    img = torch.rand(1, 3, 100, 64, generator=torch.Generator().manual_seed(0))
     tiny = tiny_image(img)
     assert tiny.shape == (3, 32, 32) and tiny.dtype == torch.uint8
     v = normalise(tiny)
     assert v.shape == (1, 3072)
-    assert float(v.mean()) == pytest.approx(0, abs=1e-6) and float(v.norm()) == pytest.approx(1)
+    # float32: the norm is 1 to a few ulps (1.0000019 seen after other tests changed threads)
+    assert float(v.mean()) == pytest.approx(0, abs=1e-6)
+    assert float(v.norm()) == pytest.approx(1, rel=1e-5)
     assert normalise(torch.full((3, 32, 32), 7, dtype=torch.uint8)).abs().max() == 0  # flat
     assert normalise(tiny, colour=False).shape == (1, 1024)
 
