@@ -50,6 +50,7 @@ from photogen.core.training import (
 )
 
 HINT_LR_FACTOR = 4.0  # the hint branch's learning rate over the decoder's
+HINT_LOSS_WEIGHT = 9.0  # extra weight of the pixels under a simulated hint
 DEFAULTS = {
     # model: (learning rate, weight decay)
     "lite": (5e-4, 1e-5),
@@ -162,8 +163,10 @@ def colorization_loss(
     bins: torch.Tensor,
     k: int = 5,
     sigma: float = 5.0,
+    hints_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Class-rebalanced soft cross-entropy (eq. 2 with the weights of eq. 3-4).
+    """Class-rebalanced soft cross-entropy (eq. 2 with the weights of eq. 3-4); pixels under
+    a simulated hint (``hints_mask`` ``(B, 1, H, W)``) weigh ``1 + HINT_LOSS_WEIGHT``.
 
     Args:
         logits: ``(B, Q, h, w)`` at 1/4 of the crop's resolution.
@@ -172,11 +175,14 @@ def colorization_loss(
     """
     h, w = logits.shape[-2:]
     target_ab = F.adaptive_avg_pool2d(ab, (h, w))
+    hint_mask = None if hints_mask is None else F.adaptive_max_pool2d(hints_mask, (h, w))[:, 0]
     z = soft_encode(target_ab, bins, k=k, sigma=sigma)
     pixel_w = class_weights.to(z)[z.argmax(1)]  # weight of the nearest bin
     colourful = (ab.abs().amax(dim=(1, 2, 3)) > 5.0).to(z)  # grey crops carry no colour signal
     ce = -(z * F.log_softmax(logits.float(), dim=1)).sum(1)
     weight = pixel_w * colourful[:, None, None]
+    if hint_mask is not None:  # where a hint was given, its colour must come out
+        weight = weight * (1.0 + HINT_LOSS_WEIGHT * hint_mask)
     denom = (colourful.sum() * h * w).clamp_min(1.0)
     return (ce * weight).sum() / denom
 
@@ -303,7 +309,8 @@ def train(
         rgb = random_crops(train_images, cfg.batch_size, cfg.crop).to(device)
         l_ch, ab = split_lab(rgb)
         hints = simulate_hints(ab) if model_hints(model) else ()  # siggraph17's recipe
-        loss = colorization_loss(net(l_ch, *hints), ab, class_weights, bins, cfg.k, cfg.sigma)
+        mask = hints[1] if hints else None
+        loss = colorization_loss(net(l_ch, *hints), ab, class_weights, bins, cfg.k, cfg.sigma, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
