@@ -51,7 +51,7 @@ register(
         name="colorize-lite-hints",
         filename=HINTS_FILE,
         url=None,
-        sha256="",
+        sha256="60fcfd59f5776ac222635abb2a52a01fa814904fc969b69929c0c4d6e2a3f14a",
         description="photogen's user-guided lite colorizer (colour hints), trained offline",
         locate=_locate(HINTS_FILE),
         hint="it ships inside the photogen package; reinstall photogen",

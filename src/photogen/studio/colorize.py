@@ -20,6 +20,9 @@ HINT_RADIUS = 2  # the hint patch is (2r + 1) pixels square at the network's 256
 def find_colorizers(runs: list[str] = ()) -> dict[str, str]:
     """``name -> spec`` for :func:`photogen.colorize.pipeline.load_model`: the bundled lite
     model, the official networks already in the cache, and run folders or weight files."""
+    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
+    import photogen.colorize.pipeline  # noqa: F401 - registers the bundled lite models
+
     found = {"lite": "lite"}
     for name in ("lite-hints", "eccv16", "siggraph17"):
         try:
