@@ -48,7 +48,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from photogen.studio.server import StudioConfig, create_app, is_loopback
+    from photogen.studio.guard import is_loopback
+    from photogen.studio.server import StudioConfig, create_app
 
     if args.auth is not None and ":" not in args.auth:
         raise UsageError("--auth must be USER:PASS")

@@ -17,25 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
-import hmac
-import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated
-from urllib.parse import urlsplit
 
-from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
-from photogen.core.weights import WeightsError
 from photogen.gatys.pyramid import resize
 from photogen.studio.colorize import ColorizeService, find_colorizers
+from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import JobManager
 from photogen.studio.matching import MatchService
 from photogen.studio.methods import (
@@ -46,13 +42,12 @@ from photogen.studio.methods import (
     texture_job,
 )
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
+from photogen.studio.sketch_socket import serve_sketch
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
     "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
     "studio.css": ("studio.css", "text/css; charset=utf-8"),
 }
-LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-MAX_MESSAGE = 4 * 2**20  # bytes of one WebSocket message (a 256 px drawing is ~10 kB)
 SESSION = "photogen_session"
 
 
@@ -84,59 +79,6 @@ class StudioConfig:
     workers: int = 1
     max_pixels: int = 4096 * 4096
     max_upload: int = 32 * 2**20
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_name(value: str) -> str:
-    """``localhost:7860`` -> ``localhost``; ``[::1]:80`` -> ``[::1]``."""
-    if value.startswith("["):
-        return value[: value.find("]") + 1]
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-class Guard:
-    """ASGI middleware: Host check (loopback binds), Origin check (WebSockets), Basic auth."""
-
-    def __init__(self, app, local_only: bool, auth: str | None):
-        self.app, self.local_only = app, local_only
-        self.auth = None if not auth else b"Basic " + base64.b64encode(auth.encode())
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = _host_name(headers.get("host", ""))
-        problem = None
-        if self.local_only and host.lower() not in LOCAL_NAMES:
-            problem = (400, "this studio answers only to localhost (Host header refused)")
-        elif scope["type"] == "websocket" and "origin" in headers:
-            origin = urlsplit(headers["origin"])
-            if origin.netloc.lower() != headers.get("host", "").lower():
-                problem = (403, "WebSocket from another site refused")
-        if problem is None and self.auth is not None:
-            given = headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, self.auth):
-                problem = (401, "authentication required")
-        if problem is None:
-            return await self.app(scope, receive, send)
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": problem[1]})
-            return None
-        extra = (
-            [(b"www-authenticate", b'Basic realm="photogen studio"')] if problem[0] == 401 else []
-        )
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), *extra]
-        await send({"type": "http.response.start", "status": problem[0], "headers": headers})
-        await send({"type": "http.response.body", "body": problem[1].encode()})
-        return None
 
 
 def _package_file(name: str) -> bytes:
@@ -411,43 +353,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
 
     @app.websocket("/ws/sketch")
     async def sketch_socket(ws: WebSocket) -> None:
-        """Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
-        ``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive
-        while one is being translated replace each other (counted in ``dropped``)."""
-        await ws.accept()
-        newest: dict = {"frame": None, "dropped": 0}
-        ready = asyncio.Event()
-
-        async def receive() -> None:
-            while True:
-                text = await ws.receive_text()
-                if newest["frame"] is not None:
-                    newest["dropped"] += 1
-                newest["frame"] = text
-                ready.set()
-
-        async def work() -> None:
-            loop = asyncio.get_running_loop()
-            while True:
-                await ready.wait()
-                ready.clear()
-                text, newest["frame"] = newest["frame"], None
-                if text is None:
-                    continue
-                reply = await loop.run_in_executor(pool, _sketch_reply, engine, text, config)
-                reply["dropped"] = newest["dropped"]
-                await ws.send_text(json.dumps(reply))
-
-        tasks = [asyncio.create_task(receive()), asyncio.create_task(work())]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                exc = task.exception()
-                if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
-                    raise exc
-        finally:
-            for task in tasks:
-                task.cancel()
+        await serve_sketch(ws, engine, pool, config.max_pixels)
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
 
@@ -475,18 +381,3 @@ def _normalise_upload(data: bytes, side: int, config: StudioConfig) -> bytes:
         raise ValueError(f"side must be 8..2048, got {side}")
     image = decode_image(data, "upload", max_pixels=config.max_pixels, min_side=8)
     return encode_png(resize(image, side))
-
-
-def _sketch_reply(engine: SketchEngine, text: str, config: StudioConfig) -> dict:
-    """One frame, start to end, on the worker thread; every failure becomes ``error``."""
-    frame_id = None
-    try:
-        if len(text) > MAX_MESSAGE:
-            raise ValueError(f"drawing too large ({len(text):,} bytes; at most {MAX_MESSAGE:,})")
-        request = json.loads(text)
-        frame_id = request.get("id")
-        data = base64.b64decode(request["png"], validate=True)
-        png, ms = engine.translate_png(str(request["model"]), data, config.max_pixels)
-    except (ImageError, WeightsError, ValueError, KeyError, TypeError, binascii.Error) as exc:
-        return {"id": frame_id, "error": str(exc) or type(exc).__name__}
-    return {"id": frame_id, "png": base64.b64encode(png).decode(), "ms": round(ms, 1)}

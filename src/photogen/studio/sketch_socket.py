@@ -1,0 +1,79 @@
+"""The sketch tab's WebSocket: drawings in, pictures out, the newest waiting drawing wins.
+
+Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
+``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive while
+one is being translated replace each other (counted in ``dropped``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from concurrent.futures import Executor
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from photogen.core.image import ImageError
+from photogen.core.weights import WeightsError
+from photogen.studio.sketch import SketchEngine
+
+MAX_MESSAGE = 4 * 2**20  # bytes of one WebSocket message (a 256 px drawing is ~10 kB)
+
+
+async def serve_sketch(
+    ws: WebSocket, engine: SketchEngine, pool: Executor, max_pixels: int
+) -> None:
+    """Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
+    ``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive
+    while one is being translated replace each other (counted in ``dropped``)."""
+    await ws.accept()
+    newest: dict = {"frame": None, "dropped": 0}
+    ready = asyncio.Event()
+
+    async def receive() -> None:
+        while True:
+            text = await ws.receive_text()
+            if newest["frame"] is not None:
+                newest["dropped"] += 1
+            newest["frame"] = text
+            ready.set()
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await ready.wait()
+            ready.clear()
+            text, newest["frame"] = newest["frame"], None
+            if text is None:
+                continue
+            reply = await loop.run_in_executor(pool, _sketch_reply, engine, text, max_pixels)
+            reply["dropped"] = newest["dropped"]
+            await ws.send_text(json.dumps(reply))
+
+    tasks = [asyncio.create_task(receive()), asyncio.create_task(work())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+                raise exc
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _sketch_reply(engine: SketchEngine, text: str, max_pixels: int) -> dict:
+    """One frame, start to end, on the worker thread; every failure becomes ``error``."""
+    frame_id = None
+    try:
+        if len(text) > MAX_MESSAGE:
+            raise ValueError(f"drawing too large ({len(text):,} bytes; at most {MAX_MESSAGE:,})")
+        request = json.loads(text)
+        frame_id = request.get("id")
+        data = base64.b64decode(request["png"], validate=True)
+        png, ms = engine.translate_png(str(request["model"]), data, max_pixels)
+    except (ImageError, WeightsError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        return {"id": frame_id, "error": str(exc) or type(exc).__name__}
+    return {"id": frame_id, "png": base64.b64encode(png).decode(), "ms": round(ms, 1)}
