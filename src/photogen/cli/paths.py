@@ -35,6 +35,7 @@ from pathlib import Path
 
 from photogen.cli.common import UsageError, error
 from photogen.core.image import IMAGE_SUFFIXES
+from photogen.core.training import find_runs
 
 INPUT_KINDS = ("images", "photos", "image", "folder", "dataset", "file", "model", "db", "runs")
 OUTPUT_KINDS = ("file", "file-or-folder", "folder")
@@ -149,7 +150,7 @@ def input_problem(value: str, kind: str, recursive: bool = False) -> str | None:
                 return "is a folder, not a file"
             if kind == "runs":
                 marker = "generator.safetensors"
-                if not (path / marker).is_file() and not any(path.glob(f"*/{marker}")):
+                if not find_runs(path, marker):
                     return f"holds no {marker}, in it or one folder down (not a pix2pix run)"
                 return None
             if kind in ("images", "photos", "folder", "dataset"):

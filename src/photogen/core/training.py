@@ -77,6 +77,15 @@ def load_checkpoint(path: str | os.PathLike, restore_rng: bool = True, **objects
     return payload
 
 
+def find_runs(root: str | os.PathLike, marker: str) -> list[Path]:
+    """``root`` itself when it holds ``marker`` (a run's weights file), else the sub-folders
+    that do, sorted: a run folder or a folder of runs."""
+    root = Path(root)
+    if (root / marker).is_file():
+        return [root]
+    return sorted(p.parent for p in root.glob(f"*/{marker}"))
+
+
 def open_run_dir(run_dir: str | os.PathLike, resume: bool) -> tuple[Path, Path]:
     """Create the run folder; return ``(folder, checkpoint path)``.
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import torch
 
+from photogen.core.training import find_runs
 from photogen.gatys.optimize import StepInfo
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
@@ -197,16 +198,9 @@ def playground_job(dataset: str = "circle", noise: float = 0.1, hidden: str = "4
 
 def find_pixelcnn_models(paths: list[str]) -> dict[str, str]:
     """``name -> run folder`` of the PixelCNN runs given (a run, or a folder of runs)."""
-    from pathlib import Path
-
     found = {}
-    for root in map(Path, paths):
-        runs = (
-            [root]
-            if (root / "model.safetensors").is_file()
-            else sorted(p.parent for p in root.glob("*/model.safetensors"))
-        )
-        for run in runs:
+    for root in paths:
+        for run in find_runs(root, "model.safetensors"):
             found[run.name] = str(run)
     return found
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from photogen.core.image import decode_image, encode_png
+from photogen.core.training import find_runs
 from photogen.core.weights import WeightsError
 from photogen.core.weights import resolve as resolve_weights
 from photogen.pix2pix.data import from_model, resize, to_model
@@ -73,14 +74,7 @@ def find_models(run_dirs: list[str | Path] = ()) -> list[SketchModel]:
         note = "labels -> facade: paint windows, doors, sills, cornices"
         models.append(_facades_model("facades (bundled)", str(bundled), note))
     for root in run_dirs:
-        root = Path(root)
-        runs = (
-            [root]
-            if (root / "generator.safetensors").is_file()
-            else sorted(p.parent for p in root.glob("*/generator.safetensors"))
-        )
-        for run in runs:
-            models.append(_run_model(run))
+        models += [_run_model(run) for run in find_runs(root, "generator.safetensors")]
     for name in RELEASED:
         try:
             resolve_weights(f"pix2pix_{name}", allow_download=False)
