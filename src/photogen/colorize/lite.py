@@ -54,9 +54,10 @@ class LiteColorizer(nn.Module):
     [0, 100]; any H, W (padded to a multiple of 32 inside).
 
     With ``hints=True`` it is user-guided (Zhang et al. 2017): ``logits``/``forward`` also take
-    ``hints_ab`` ``(B, 2, H, W)`` and ``hints_mask`` ``(B, 1, H, W)`` (the released code's
-    normalisation: ab / 110, mask - 0.5), which a small convolutional branch carries into the
-    decoder at strides 16 and 4. The branch's output convolutions start at zero, so a hint
+    ``hints_ab`` ``(B, 2, H, W)`` (ab of the hints, scaled by 1/110 inside) and ``hints_mask``
+    ``(B, 1, H, W)`` (1 where a hint is), spread by a normalised convolution and carried by a
+    small convolutional branch into the decoder at strides 4, 8 and 16 (see
+    ``_hint_features``). The branch's output convolutions start at zero, so a hint
     model fine-tuned from the automatic one starts exactly as it.
 
     Args:
