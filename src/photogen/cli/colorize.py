@@ -22,6 +22,7 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
+from photogen.cli.video import add_video_args, run_video, video_input
 from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import ImageError, list_images
 from photogen.core.weights import WeightsError
@@ -39,8 +40,9 @@ def add_parser(sub) -> None:
         "File names are kept. Sub-commands: 'photogen colorize train DIR', 'photogen colorize "
         "prior DIR', 'photogen colorize eval DIR' (each has --help).",
     )
-    p.add_argument("inputs", nargs="+", help="image file(s), folder(s) or glob(s)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
+    p.add_argument("inputs", nargs="+", help="image file(s), folder(s) or glob(s), or one video")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file, or folder (a video file for a video)")  # fmt: skip
     _model_args(p)
     p.add_argument(
         "--hint",
@@ -56,6 +58,8 @@ def add_parser(sub) -> None:
         help="bfloat16 autocast (fast on CPUs with AVX512-BF16/AMX, GPUs)",
     )
     p.add_argument("--recursive", action="store_true", help="walk folders recursively")
+    add_video_args(p, "default: each frame's ab blended with the previous frame's along the "
+                   "optical flow")  # fmt: skip
     add_runtime_args(p)
     p.set_defaults(func=run)
     declare_paths(p, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
@@ -94,6 +98,13 @@ def add_parser(sub) -> None:
         "--freeze-encoder",
         action="store_true",
         help="lite: train the decoder only (1.4x faster steps, measured less accurate)",
+    )
+    t.add_argument(
+        "--recolor",
+        type=float,
+        default=0.0,
+        help="lite-hints: fraction of training photos given a random hue, so that the network "
+        "learns to follow hints of any colour (default 0; the bundled model: 0.5)",
     )
     t.add_argument("--resume", action="store_true", help="continue the run in --name")
     add_runtime_args(t)
@@ -171,6 +182,20 @@ def _output_for(out: Path, src: Path, batch: bool) -> Path:
     return out / f"{src.stem}{suffix}"
 
 
+def _run_video(args: argparse.Namespace, src: Path, device) -> int:
+    from photogen.colorize.pipeline import load_model
+    from photogen.colorize.video import ColorizeFrames
+
+    if args.hint:
+        raise UsageError("--hint is for photos; a video is colorized automatically")
+    model = load_model(args.model, args.temperature).to(device)
+    temporal = not args.no_temporal
+    processor = ColorizeFrames(model, args.size, temporal, device=device)
+    settings = {"method": "colorize", "model": str(args.model), "size": args.size,
+                "temperature": args.temperature, "temporal": temporal}  # fmt: skip
+    return run_video(args, src, processor, settings, "colorize")
+
+
 def run(args: argparse.Namespace) -> int:
     from photogen.colorize.models import hints_from_points
     from photogen.colorize.pipeline import colorize_files, load_model
@@ -181,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--temperature must be > 0")
     if args.size % 32:
         raise UsageError("--size must be a multiple of 32")
+    video = video_input(args, args.inputs)
+    if video is not None:
+        return _run_video(args, video, device)
     paths = list_images(args.inputs, recursive=args.recursive)
     if not paths:
         raise UsageError("no images found in " + " ".join(args.inputs))
@@ -242,6 +270,7 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         init=args.init,
         freeze_encoder=args.freeze_encoder,
+        recolor=args.recolor,
     )
 
     def bar(it, **kw):

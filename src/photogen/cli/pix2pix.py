@@ -24,10 +24,12 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
+from photogen.cli.video import add_video_args, run_video, video_input
 from photogen.core.image import list_images
 from photogen.pix2pix.data import DIRECTIONS
 from photogen.pix2pix.networks import DISCRIMINATORS, GENERATORS, NORMS
 from photogen.pix2pix.step import GAN_MODES
+from photogen.pix2pix.video import TRANSFORMS
 
 _TRAIN_FLAGS = [  # flag, type, default, help  (the reference's option names)
     ("--netG", str, "unet_256", "unet_256, unet_128, resnet_9blocks or resnet_6blocks"),
@@ -122,7 +124,7 @@ def add_parser(sub) -> None:
         description="Translate images with a generator; the network sees SIZE x SIZE, the "
         "result is resized back to each input's size (unless --no-keep-size). Names are kept.",
     )
-    ap.add_argument("inputs", nargs="+", help="image file(s), folder(s) or glob(s)")
+    ap.add_argument("inputs", nargs="+", help="image file(s), folder(s) or glob(s), or one video")
     ap.add_argument("--model", required=True, help="released name, weights file or run folder")
     ap.add_argument("-o", "--output", type=Path, required=True, help="output file or folder")
     ap.add_argument(
@@ -130,6 +132,14 @@ def add_parser(sub) -> None:
     )
     ap.add_argument("--no-keep-size", action="store_true", help="write SIZE x SIZE results")
     ap.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    ap.add_argument(
+        "--input-transform",
+        choices=TRANSFORMS,
+        default="none",
+        help="videos: make each frame into the model's input as its training pairs were "
+        "(edges, gray, blur: 'pix2pix make-pairs'), e.g. a photo video into an edges2x model",
+    )
+    add_video_args(ap, "default: each output blended with the previous one along the flow")
     _mode_args(ap)
     add_runtime_args(ap)
     ap.set_defaults(func=run_apply)
@@ -292,13 +302,27 @@ def run_apply(args: argparse.Namespace) -> int:
     from photogen.pix2pix.models import load_generator
 
     device = setup_runtime(args)
+    video = video_input(args, args.inputs)
+    if video is None and args.input_transform != "none":
+        raise UsageError("--input-transform is for videos (make-pairs builds image inputs)")
     paths = list_images(args.inputs, recursive=False)
     if not paths:
         raise UsageError("no images found in " + " ".join(args.inputs))
     batch = len(paths) > 1 or any(Path(i).is_dir() for i in args.inputs)
-    check_output(args.output, batch)
+    if video is None:
+        check_output(args.output, batch)
     translator = BatchTranslator(load_generator(args.model), args.eval, device)
     size = args.size or int(_run_meta(Path(args.model)).get("crop_size", 256))
+    if video is not None:
+        from photogen.pix2pix.video import Pix2PixFrames
+
+        temporal = not args.no_temporal
+        processor = Pix2PixFrames(translator, size, args.seed, args.input_transform, temporal,
+                                  keep_size=not args.no_keep_size)  # fmt: skip
+        settings = {"method": "pix2pix", "model": str(args.model), "size": size,
+                    "seed": args.seed, "eval": args.eval, "temporal": temporal,
+                    "transform": args.input_transform}  # fmt: skip
+        return run_video(args, video, processor, settings, "pix2pix")
     outputs = [output_path(args.output, p.stem, "", batch) for p in paths]
     bar = tqdm(total=len(paths), desc="pix2pix", unit="img", disable=args.quiet)
 

@@ -19,6 +19,7 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
+from photogen.cli.video import add_video_args, run_video, video_input
 from photogen.core.image import list_images, read_image, save_image
 from photogen.gatys.pyramid import fit_max_side
 from photogen.gatys.style import StyleConfig, format_bytes, memory_needed, stylize
@@ -32,7 +33,7 @@ def add_parser(sub) -> None:
         description="Neural style transfer. CONTENT may be a file, folder or glob (a batch: a bad "
         "file is reported and the rest processed); several STYLE images are blended.",
     )
-    p.add_argument("content", help="content image, folder or glob")
+    p.add_argument("content", help="content image, folder or glob, or a video file")
     p.add_argument("style", nargs="+", help="style image(s)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
     d = StyleConfig()
@@ -72,6 +73,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--max-memory", type=float, default=None, help="GiB allowed (default: free)")
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
+    add_video_args(p, "default: each frame starts from the previous one warped by the flow, "
+                   "with a temporal loss (Ruder et al. 2016)")  # fmt: skip
     add_runtime_args(p)
     add_bit_depth_arg(p)
     p.set_defaults(func=run)
@@ -129,6 +132,15 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {"weights": args.weights} if args.weights else {}
     extractor = FeatureExtractor(build_network(config.network, **kwargs), layers).to(device)
     styles = [read_image(p, max_pixels=args.max_pixels) for p in args.style]
+    video = video_input(args, [args.content])
+    if video is not None:
+        from photogen.gatys.video import StylizeFrames
+
+        temporal = not args.no_temporal
+        processor = StylizeFrames(styles, config, temporal, device=device, extractor=extractor)
+        settings = {"method": "stylize", "style": [str(s) for s in args.style],
+                    "config": repr(config), "temporal": temporal}  # fmt: skip
+        return run_video(args, video, processor, settings, "stylize")
     contents = list_images(args.content)
     batch = len(contents) > 1
     check_output(args.output, batch)

@@ -35,7 +35,7 @@ from photogen.colorize.data import (
     split_lab,
     split_train_val,
 )
-from photogen.colorize.hints import simulate_hints
+from photogen.colorize.hints import recolor, simulate_hints
 from photogen.colorize.prior import load_prior, save_prior
 from photogen.colorize.runfiles import plot_run, save_weights, val_gallery, write_log
 from photogen.core.atomic import write_text_atomic
@@ -82,6 +82,7 @@ class TrainConfig:
     init: str | None = None  # weights to start from (fine-tuning)
     warmup: int = 100
     freeze_encoder: bool = False  # lite only: see param_groups
+    recolor: float = 0.0  # lite-hints: fraction of photos given a random hue (hints.recolor)
     extra: dict = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
@@ -190,6 +191,19 @@ def colorization_loss(
 def model_hints(model: nn.Module) -> bool:
     """Whether ``model`` takes user hints (lite-hints)."""
     return bool(getattr(model, "hints", False))
+
+
+def _training_hints(ab: torch.Tensor, fraction: float):
+    """siggraph17's simulated hints, on photos of which ``fraction`` are recoloured
+    (``hints.recolor``); a recoloured photo that drew no hint keeps its true colours (with no
+    hint its new colours could not be known). Returns ``(ab, hints_ab, mask)``."""
+    if fraction <= 0:
+        return (ab, *simulate_hints(ab))
+    turned_ab, turned = recolor(ab, fraction)
+    hints_ab, mask = simulate_hints(turned_ab)
+    keep = turned & (mask.flatten(1).amax(1) > 0)
+    # untouched photos: turned_ab == ab; a turned photo with no hint has hints_ab == 0 anyway
+    return torch.where(keep.view(-1, 1, 1, 1), turned_ab, ab), hints_ab, mask
 
 
 def _lr_lambda(warmup: int, steps: int) -> Callable[[int], float]:
@@ -308,7 +322,9 @@ def train(
     for _ in bar:
         rgb = random_crops(train_images, cfg.batch_size, cfg.crop).to(device)
         l_ch, ab = split_lab(rgb)
-        hints = simulate_hints(ab) if model_hints(model) else ()  # siggraph17's recipe
+        hints = _training_hints(ab, cfg.recolor) if model_hints(model) else ()
+        if hints:
+            ab, hints = hints[0], hints[1:]
         mask = hints[1] if hints else None
         loss = colorization_loss(net(l_ch, *hints), ab, class_weights, bins, cfg.k, cfg.sigma, mask)
         opt.zero_grad(set_to_none=True)

@@ -79,3 +79,22 @@ def sample_path(name: str) -> Path:
 def load_sample(name: str) -> torch.Tensor:
     """A named sample as ``(1, 3, H, W)`` float32 sRGB in [0, 1]."""
     return read_image(sample_path(name))
+
+
+def pan_clip(image: torch.Tensor, frames: int, size: tuple[int, int],
+             step: tuple[int, int] = (2, 1)) -> list[torch.Tensor]:  # fmt: skip
+    """A clip with a known camera motion: ``frames`` crops of ``size`` (H, W) from ``image``
+    ``(1, 3, H', W')``, the window moving ``step`` (dx, dy) whole pixels per frame (so the
+    true flow from frame t to t+1 is ``-step`` everywhere). For tests and benchmarks of
+    temporal coherence."""
+    h, w = size
+    dx, dy = step
+    need_w, need_h = w + abs(dx) * (frames - 1), h + abs(dy) * (frames - 1)
+    if image.shape[-1] < need_w or image.shape[-2] < need_h:
+        raise ValueError(f"a {frames}-frame pan of {w}x{h} by {step} needs {need_w}x{need_h}")
+    x0 = 0 if dx >= 0 else need_w - w
+    y0 = 0 if dy >= 0 else need_h - h
+    return [
+        image[..., y0 + t * dy : y0 + t * dy + h, x0 + t * dx : x0 + t * dx + w].contiguous()
+        for t in range(frames)
+    ]

@@ -166,6 +166,8 @@ def stylize(
     extractor: FeatureExtractor | None = None,
     device: torch.device | str = "cpu",
     callback: Callback | None = None,
+    init_image: torch.Tensor | None = None,
+    temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None,
 ) -> StyleResult:
     """Render ``content`` in the style of ``styles``.
 
@@ -176,6 +178,11 @@ def stylize(
         extractor: prepared feature extractor (built from ``config.network`` if None).
         device: where to compute.
         callback: receives a :class:`StepInfo` after each evaluation.
+        init_image: ``(1, 3, h, w)`` start instead of ``config.init`` (video: the previous
+            stylised frame warped by the flow, Ruder et al. 2016), resized to the first scale.
+        temporal: ``(target, mask, weight)``: adds Ruder et al.'s short-term temporal loss
+            ``weight * sum(mask * (x - target)^2) / (3 * H * W)`` (target ``(1, 3, h, w)``,
+            mask ``(1, 1, h, w)`` in [0, 1], resized to each scale).
 
     Returns:
         A :class:`StyleResult`; the image has the content's aspect ratio and
@@ -239,6 +246,8 @@ def stylize(
                 feats = extractor(resize(s, s_size))
                 per_style.append(({k: feats[k] for k in style_layers}, w))
             s_targets = blended_style_targets(per_style)
+        if image is None and init_image is not None:
+            image = pad_to(resize(init_image.to(device), size).clamp(0.0, 1.0), canvas)
         if image is None:
             image = (
                 c.clone()
@@ -250,14 +259,26 @@ def stylize(
             image = image[..., : previous[0], : previous[1]]
             image = pad_to(resize(image, size).clamp(0.0, 1.0), canvas)
 
-        def loss_fn(x, c_target=c_target, s_targets=s_targets):
+        t_target = t_mask = None
+        if temporal is not None:
+            t_target = pad_to(resize(temporal[0].to(device), size), canvas)
+            t_mask = torch.zeros((1, 1, *canvas), device=device)
+            t_mask[..., : size[0], : size[1]] = resize(temporal[1].to(device), size).clamp(0, 1)
+
+        def loss_fn(x, c_target=c_target, s_targets=s_targets, t_target=t_target, t_mask=t_mask,
+                    size=size):  # fmt: skip
             with torch.autocast(device.type, amp, enabled=amp is not None):
                 feats = extractor(x)
             lc = content_loss(feats[content_layer], c_target)
             ls = style_loss(feats, s_targets, style_layers)
             lt = tv_loss(x)
             total = config.content_weight * lc + style_weight * ls + tv_weight * lt
-            return total, {"content": lc.item(), "style": ls.item(), "tv": lt.item()}
+            parts = {"content": lc.item(), "style": ls.item(), "tv": lt.item()}
+            if t_target is not None:
+                ltemp = (t_mask * (x - t_target) ** 2).sum() / (3 * size[0] * size[1])
+                total = total + temporal[2] * ltemp
+                parts["temporal"] = ltemp.item()
+            return total, parts
 
         steps = config.steps if level == len(sizes) - 1 else (config.coarse_steps or config.steps)
 

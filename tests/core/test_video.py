@@ -1,0 +1,176 @@
+"""Video in and out, chunks and resume, damaged files; flow and the temporal blend."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from photogen.core.flow import FlowPair, dis_flow, grey_u8, reliable, warp, warping_error
+from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.core.video import VideoError, probe, read_frames
+from photogen.core.videojob import parts_dir, process_video
+from tests.core.conftest import FPS
+
+
+def audio_bytes(path) -> int:
+    with av.open(str(path)) as c:
+        return sum(p.size for p in c.demux(c.streams.audio[0]))
+
+
+def frames_of(path) -> list[torch.Tensor]:
+    return [f.image for f in read_frames(path)]
+
+
+class Identity:
+    def __call__(self, frame):
+        return frame.image
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class Smoothed:
+    """A stateful processor: the frame, with a random per-frame tint (flicker), blended."""
+
+    def __init__(self):
+        self.blend = TemporalBlend(0.8)
+
+    def __call__(self, frame):
+        g = torch.Generator().manual_seed(frame.index)
+        tint = (torch.rand(1, 3, 1, 1, generator=g) - 0.5) * 0.3
+        return self.blend.step(flow_grey(frame.image), (frame.image + tint).clamp(0, 1))
+
+    def state(self):
+        return self.blend.state()
+
+    def load_state(self, state):
+        self.blend.load_state(state)
+
+
+def test_round_trip_keeps_frames_rate_duration_and_audio(clip_path, tmp_path):
+    src = probe(clip_path)
+    assert src.frames == 48 and src.fps == FPS and src.has_audio
+    out = tmp_path / "out.mp4"
+    report = process_video(clip_path, out, Identity(), chunk=10)
+    got = probe(out)
+    assert report.frames == 48 and got.frames == 48
+    assert got.fps == FPS and abs(got.duration - src.duration) < 1.5 / FPS
+    assert audio_bytes(out) == audio_bytes(clip_path)  # copied, not re-encoded
+    assert not parts_dir(out).exists()
+    a, b = frames_of(clip_path), frames_of(out)
+    same = max(float((x - y).abs().mean()) for x, y in zip(a, b, strict=True))
+    shifted = min(float((x - y).abs().mean()) for x, y in zip(a[1:], b, strict=False))
+    assert same < 4 / 255 < shifted  # one H.264 generation (CRF 18), frames in place
+
+
+def test_cut_keeps_the_range_and_its_audio(clip_path, tmp_path):
+    out = tmp_path / "cut.mkv"
+    process_video(clip_path, out, Identity(), start=0.5, end=1.5)
+    got = probe(out)
+    assert got.frames in (24, 25) or len(frames_of(out)) == 24
+    assert len(frames_of(out)) == 24
+    assert 0.8 < audio_bytes(out) / (audio_bytes(clip_path) / 2) < 1.2  # ~1 s of 2 s
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(clip_path, tmp_path):
+    whole = tmp_path / "whole.mp4"
+    process_video(clip_path, whole, Smoothed(), chunk=8)
+    part = tmp_path / "part.mp4"
+    first = process_video(clip_path, part, Smoothed(), chunk=8, stop_after=21)
+    assert first.processed == 21 and not part.exists() and parts_dir(part).is_dir()
+    with pytest.raises(FileExistsError, match="--resume"):
+        process_video(clip_path, part, Smoothed(), chunk=8)
+    second = process_video(clip_path, part, Smoothed(), chunk=8, resume=True)
+    assert second.resumed_from == 16 and second.processed == 32  # two chunks were finished
+    a, b = frames_of(whole), frames_of(part)
+    assert len(a) == len(b) == 48
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_resume_refuses_other_settings(clip_path, tmp_path):
+    out = tmp_path / "o.mp4"
+    process_video(clip_path, out, Identity(), chunk=8, stop_after=9, settings={"a": 1})
+    with pytest.raises(FileExistsError, match="another source"):
+        process_video(clip_path, out, Identity(), chunk=8, resume=True, settings={"a": 2})
+
+
+def test_truncated_file_is_reported_and_the_rest_processed(clip_path, tmp_path):
+    data = clip_path.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    # remux to Matroska (frames can be read without the index at the end), then truncate
+    process_video(clip_path, cut, Identity())
+    cut.write_bytes(cut.read_bytes()[: int(len(cut.read_bytes()) * 0.6)])
+    errors = []
+    out = tmp_path / "rest.mp4"
+    report = process_video(cut, out, Identity(), on_error=errors.append)
+    assert 10 < report.frames < 48
+    assert len(frames_of(out)) == report.frames
+    assert len(data) > 0
+
+
+def test_not_a_video_is_one_clear_error(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(VideoError, match="notes.mp4: not a readable video"):
+        probe(bad)
+    with pytest.raises(VideoError, match="no such file"):
+        probe(tmp_path / "missing.mp4")
+
+
+def test_lossless_chunks(clip_path, tmp_path):
+    """What a chunk stores comes back bit for bit (FFV1, RGB)."""
+    from photogen.core.videojob import _write_chunk
+
+    g = torch.Generator().manual_seed(0)
+    frames = [(i, torch.randint(0, 256, (1, 3, 17, 23), generator=g) / 255.0) for i in range(3)]
+    _write_chunk(tmp_path, 0, frames, {"x": torch.ones(2)})
+    back = frames_of(tmp_path / "chunk_00000.mkv")
+    assert all(torch.equal(a[1], b) for a, b in zip(frames, back, strict=True))
+
+
+def test_flow_recovers_the_known_motion(pan_frames):
+    a, b = grey_u8(pan_frames[10]), grey_u8(pan_frames[11])
+    back = dis_flow(b, a)  # frame 11's pixels are 2 px right, 1 px down of frame 10's
+    inner = back[10:-10, 10:-10].reshape(-1, 2)
+    assert np.allclose(np.median(inner, 0), [2.0, 1.0], atol=0.25)
+    pair = FlowPair(a, b)
+    warped, mask = pair.warp_previous(pan_frames[10])
+    err = ((warped - pan_frames[11]).abs().mean(1, keepdim=True) * mask).sum() / mask.sum()
+    assert float(err) < 0.02 and float(mask.mean()) > 0.85
+    # pixels that come from outside the previous frame are not trusted
+    assert float(mask[..., :, -1].mean()) < 0.2 or float(mask[..., -1, :].mean()) < 0.2
+
+
+def test_reliable_marks_disagreeing_flow_as_occluded():
+    h, w = 20, 30
+    fwd = np.zeros((h, w, 2), np.float32)
+    fwd[..., 0] = 2.0
+    back = -fwd.copy()
+    assert float(reliable(fwd, back)[..., :, : w - 3].mean()) == 1.0
+    back[5:10, 5:10] = 5.0  # the backward flow disagrees there
+    m = reliable(fwd, back)
+    assert float(m[0, 0, 6:8, 4:6].max()) == 0.0
+
+
+def test_warp_by_zero_flow_is_identity():
+    x = torch.rand(1, 3, 9, 11)
+    assert torch.allclose(warp(x, np.zeros((9, 11, 2), np.float32)), x, atol=1e-6)
+
+
+def test_temporal_blend_removes_flicker(pan_frames):
+    clip = pan_frames[:16]
+    g = torch.Generator().manual_seed(0)
+    tints = [(torch.rand(1, 3, 1, 1, generator=g) - 0.5) * 0.3 for _ in clip]
+    flicker = [(f + t).clamp(0, 1) for f, t in zip(clip, tints, strict=True)]
+    blend = TemporalBlend(0.8)
+    smooth = [blend.step(flow_grey(f), x) for f, x in zip(clip, flicker, strict=True)]
+    e_flicker, e_smooth = warping_error(flicker, clip), warping_error(smooth, clip)
+    assert e_smooth < e_flicker / 2
+    assert warping_error(clip, clip) < e_smooth  # the floor: the input itself
+    with pytest.raises(ValueError):
+        TemporalBlend(1.0)
