@@ -1,0 +1,107 @@
+"""Each method on video: temporal coherence measured against per-frame work, and the CLI."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import pytest
+import torch
+
+from photogen.cli.main import main
+from photogen.colorize.metrics import colourfulness
+from photogen.core.flow import warping_error
+from photogen.core.video import Frame, probe, read_frames
+
+FACADES = str(files("photogen") / "data" / "pix2pix-facades-lite.safetensors")
+
+
+def run(processor, clip):
+    return [processor(Frame(i, i, i / 24, f)) for i, f in enumerate(clip)]
+
+
+def test_colorize_temporal_halves_the_warping_error_and_keeps_the_colour(pan_frames):
+    from photogen.colorize.pipeline import load_model
+    from photogen.colorize.video import ColorizeFrames
+
+    model = load_model("lite")
+    clip = pan_frames[:12]
+    plain = run(ColorizeFrames(model, 128, temporal=False), clip)
+    smooth = run(ColorizeFrames(model, 128, temporal=True), clip)
+    assert warping_error(smooth, clip) < warping_error(plain, clip) / 2
+    c_plain = sum(map(colourfulness, plain)) / len(plain)
+    c_smooth = sum(map(colourfulness, smooth)) / len(smooth)
+    assert abs(c_smooth / c_plain - 1) < 0.10
+    # the lightness is the frame's own: only ab is carried along the flow
+    from photogen.core.color import lightness
+
+    # (up to the gamut clipping of saturated colours)
+    assert float((lightness(smooth[5]) - lightness(clip[5])).abs().mean()) < 1.0
+
+
+def test_stylize_temporal_loss_lowers_the_warping_error(pan_frames):
+    from photogen.core.samples import load_sample
+    from photogen.gatys.style import StyleConfig
+    from photogen.gatys.video import StylizeFrames
+
+    clip = [torch.nn.functional.interpolate(f, size=(48, 64), mode="area") for f in pan_frames[:4]]
+    style = load_sample("starry_night")
+    cfg = StyleConfig(max_size=64, steps=15)
+    plain = run(StylizeFrames([style], cfg, temporal=False), clip)
+    smooth = run(StylizeFrames([style], cfg, temporal=True), clip)
+    assert warping_error(smooth, clip) < warping_error(plain, clip) / 2
+
+
+def test_pix2pix_fixed_dropout_seed_and_blend(pan_frames):
+    from photogen.pix2pix.infer import BatchTranslator
+    from photogen.pix2pix.models import load_generator
+    from photogen.pix2pix.video import Pix2PixFrames
+
+    translator = BatchTranslator(load_generator(FACADES))
+    clip = pan_frames[:6]
+    still = [clip[0]] * 3  # a still scene: a fixed dropout seed gives the same picture
+    outs = run(Pix2PixFrames(translator, 256, temporal=False), still)
+    assert torch.equal(outs[0], outs[2])
+    plain = run(Pix2PixFrames(translator, 256, temporal=False), clip)
+    smooth = run(Pix2PixFrames(translator, 256, temporal=True), clip)
+    assert warping_error(smooth, clip) < warping_error(plain, clip)
+    assert plain[0].shape == clip[0].shape  # back at the frame's size
+
+
+def test_cli_colorize_and_pix2pix_video(clip_path, tmp_path, capsys):
+    out = tmp_path / "color.mp4"
+    assert main(["colorize", str(clip_path), "-o", str(out), "--end", "1", "-q"]) == 0
+    assert probe(out).frames == 24 and probe(out).has_audio
+    out2 = tmp_path / "p2p.mkv"
+    code = main(["pix2pix", "apply", str(clip_path), "--model", FACADES, "-o", str(out2),
+                 "--start", "1", "--input-transform", "blur", "--no-temporal", "-q"])  # fmt: skip
+    assert code == 0 and len(list(read_frames(out2))) == 24
+    # a video needs a video output, and one video at a time
+    for argv in ([str(clip_path), "-o", str(tmp_path / "x.png")],
+                 [str(clip_path), str(clip_path), "-o", str(out)]):  # fmt: skip
+        with pytest.raises(SystemExit) as e:
+            main(["colorize", *argv, "-q"])
+        assert e.value.code == 2
+    assert "must be a video file" in capsys.readouterr().err
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["colorize", str(bad), "-o", str(tmp_path / "b.mp4"), "-q"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.mp4: not a readable video" in err[0]
+
+
+@pytest.mark.parametrize("name", ["vtest.avi", "tree.avi"])
+def test_opencv_doc_videos_colorize_smoother(name):
+    from pathlib import Path
+
+    path = Path("/usr/share/doc/opencv-doc/examples/data") / name
+    if not path.is_file():
+        pytest.skip("Debian opencv-doc is not installed")
+    from photogen.colorize.pipeline import load_model
+    from photogen.colorize.video import ColorizeFrames
+
+    clip = [f.image for f, _ in zip(read_frames(path, end=1.0), range(10), strict=False)]
+    clip = [torch.nn.functional.interpolate(f, scale_factor=0.5, mode="area") for f in clip]
+    model = load_model("lite")
+    plain = run(ColorizeFrames(model, 128, temporal=False), clip)
+    smooth = run(ColorizeFrames(model, 128, temporal=True), clip)
+    assert warping_error(smooth, clip) < warping_error(plain, clip)
