@@ -105,3 +105,26 @@ def test_opencv_doc_videos_colorize_smoother(name):
     plain = run(ColorizeFrames(model, 128, temporal=False), clip)
     smooth = run(ColorizeFrames(model, 128, temporal=True), clip)
     assert warping_error(smooth, clip) < warping_error(plain, clip)
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
+def test_engines_equal_eager(engine, pan_frames):
+    pytest.importorskip(engine)
+    from photogen.colorize.pipeline import load_model
+    from photogen.colorize.video import ColorizeFrames
+    from photogen.pix2pix.infer import BatchTranslator
+    from photogen.pix2pix.models import load_generator
+    from photogen.pix2pix.video import Pix2PixFrames
+
+    translator = BatchTranslator(load_generator(FACADES))
+    frame = Frame(0, 0, 0.0, pan_frames[0])
+    eager = Pix2PixFrames(translator, 256, seed=3, temporal=False, keep_size=False)
+    other = Pix2PixFrames(translator, 256, seed=3, temporal=False, keep_size=False,
+                          engine=engine)  # fmt: skip
+    reference = translator(eager.translate(frame.image)[0] * 2 - 1, [3])
+    assert torch.allclose(eager(frame), (reference + 1) / 2, atol=1e-6)  # frozen dropout
+    assert float((other(frame) - eager(frame)).abs().max()) < 1e-4
+    model = load_model("lite")
+    a = ColorizeFrames(model, 128, temporal=False)(frame)
+    b = ColorizeFrames(model, 128, temporal=False, engine=engine)(frame)
+    assert float((a - b).abs().max()) < 1e-4

@@ -59,7 +59,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--recursive", action="store_true", help="walk folders recursively")
     add_video_args(p, "default: each frame's ab blended with the previous frame's along the "
-                   "optical flow")  # fmt: skip
+                   "optical flow", engines=True)  # fmt: skip
     add_runtime_args(p)
     p.set_defaults(func=run)
     declare_paths(p, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
@@ -190,7 +190,7 @@ def _run_video(args: argparse.Namespace, src: Path, device) -> int:
         raise UsageError("--hint is for photos; a video is colorized automatically")
     model = load_model(args.model, args.temperature).to(device)
     temporal = not args.no_temporal
-    processor = ColorizeFrames(model, args.size, temporal, device=device)
+    processor = ColorizeFrames(model, args.size, temporal, device=device, engine=args.engine)
     settings = {"method": "colorize", "model": str(args.model), "size": args.size,
                 "temperature": args.temperature, "temporal": temporal}  # fmt: skip
     return run_video(args, src, processor, settings, "colorize")

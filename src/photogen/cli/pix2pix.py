@@ -139,7 +139,8 @@ def add_parser(sub) -> None:
         help="videos: make each frame into the model's input as its training pairs were "
         "(edges, gray, blur: 'pix2pix make-pairs'), e.g. a photo video into an edges2x model",
     )
-    add_video_args(ap, "default: each output blended with the previous one along the flow")
+    add_video_args(ap, "default: each output blended with the previous one along the flow",
+                   engines=True)  # fmt: skip
     _mode_args(ap)
     add_runtime_args(ap)
     ap.set_defaults(func=run_apply)
@@ -318,7 +319,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
         temporal = not args.no_temporal
         processor = Pix2PixFrames(translator, size, args.seed, args.input_transform, temporal,
-                                  keep_size=not args.no_keep_size)  # fmt: skip
+                                  keep_size=not args.no_keep_size, engine=args.engine)  # fmt: skip
         settings = {"method": "pix2pix", "model": str(args.model), "size": size,
                     "seed": args.seed, "eval": args.eval, "temporal": temporal,
                     "transform": args.input_transform}  # fmt: skip

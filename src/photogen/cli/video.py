@@ -13,10 +13,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from photogen.cli.common import UsageError, info
+from photogen.core.engines import ENGINES
 from photogen.core.video import VIDEO_SUFFIXES, is_video
 
 
-def add_video_args(p: argparse.ArgumentParser, temporal_help: str) -> None:
+def add_video_args(p: argparse.ArgumentParser, temporal_help: str, engines: bool = False) -> None:
     g = p.add_argument_group("video (when the input is a video file)")
     g.add_argument("--start", type=float, default=None, help="first second to process")
     g.add_argument("--end", type=float, default=None, help="stop before this second")
@@ -25,6 +26,13 @@ def add_video_args(p: argparse.ArgumentParser, temporal_help: str) -> None:
     )
     g.add_argument("--chunk", type=int, default=32, help="frames per finished chunk")
     g.add_argument("--resume", action="store_true", help="continue an interrupted video run")
+    if engines:
+        g.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="torch",
+            help="inference engine for the network (measured in benchmarks/video.py)",
+        )
 
 
 def video_input(args: argparse.Namespace, inputs: list[str]) -> Path | None:

@@ -14,6 +14,7 @@ from torch import nn
 
 from photogen.colorize.pipeline import predict_ab
 from photogen.core.color import lab_to_rgb, lightness
+from photogen.core.engines import compile_module
 from photogen.core.temporal import TemporalBlend, flow_grey
 from photogen.core.video import Frame
 
@@ -22,10 +23,16 @@ class ColorizeFrames:
     """A :class:`photogen.core.videojob.FrameProcessor` that colorizes."""
 
     def __init__(self, model: nn.Module, size: int = 256, temporal: bool = True,
-                 alpha: float = 0.9, device: torch.device | None = None):  # fmt: skip
-        self.model, self.size = model, size
+                 alpha: float = 0.9, device: torch.device | None = None,
+                 engine: str = "torch"):  # fmt: skip
+        self.size = size
         self.device = device or next(model.parameters()).device
         self.blend = TemporalBlend(alpha) if temporal else None
+        self.model = model
+        if engine != "torch":  # the exported engines run on the CPU
+            self.device = torch.device("cpu")
+            example = torch.zeros(1, 1, size, size)
+            self.model = compile_module(model.cpu(), example, engine)
 
     @torch.inference_mode()
     def __call__(self, frame: Frame) -> torch.Tensor:

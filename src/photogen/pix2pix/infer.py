@@ -52,6 +52,17 @@ class SeededDropout(nn.Module):
         return x * torch.stack(masks).to(x) / keep
 
 
+class FixedDropout(nn.Module):
+    """Dropout with one stored mask (already divided by the keep probability)."""
+
+    def __init__(self, mask: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mask", mask[None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mask
+
+
 class BatchTranslator:
     """``G`` for many images at once with per-image semantics, for folders and test sets.
 
@@ -76,6 +87,32 @@ class BatchTranslator:
                         drop = SeededDropout(child.p)
                         setattr(parent, name, drop)
                         self.dropouts.append(drop)
+
+    def frozen(self, size: int, seed: int) -> nn.Module:
+        """A copy whose dropout masks are the ones seed ``seed`` draws for one
+        ``size`` x ``size`` image, stored as constants: the same function as ``self(x,
+        [seed])`` for such images, without random numbers, so it exports (ONNX, OpenVINO)."""
+        import copy
+
+        model = copy.deepcopy(self.model)
+        shapes: list[tuple[SeededDropout, torch.Size]] = []
+        hooks = [d.register_forward_pre_hook(lambda m, a: shapes.append((m, a[0].shape[1:])))
+                 for d in self.dropouts]  # fmt: skip
+        in_ch = next(m for m in self.model.modules() if isinstance(m, nn.Conv2d)).in_channels
+        self(torch.zeros(1, in_ch, size, size), [seed])
+        for h in hooks:
+            h.remove()
+        g = torch.Generator().manual_seed(seed)  # the draws of __call__, in the same order
+        masks = {}
+        for drop, shape in shapes:
+            keep = 1.0 - drop.p
+            masks[id(drop)] = torch.bernoulli(torch.full(shape, keep), generator=g) / keep
+        names = {id(m): n for n, m in self.model.named_modules()}
+        for drop, _ in shapes:
+            parent_name, _, child = names[id(drop)].rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            setattr(parent, child, FixedDropout(masks[id(drop)]))
+        return model.eval()
 
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, seeds: list[int]) -> torch.Tensor:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from photogen.core.engines import compile_module
 from photogen.core.temporal import TemporalBlend, flow_grey
 from photogen.core.video import Frame
 from photogen.pix2pix.data import from_model, resize, to_model
@@ -35,20 +36,31 @@ def model_input(image: torch.Tensor, size: int, transform: str = "none") -> torc
     return small, to_model(small)
 
 
+def _in_channels(model: torch.nn.Module) -> int:
+    return next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
+
+
 class Pix2PixFrames:
     """A :class:`photogen.core.videojob.FrameProcessor` that translates each frame."""
 
     def __init__(self, translator: BatchTranslator, size: int = 256, seed: int = 0,
                  transform: str = "none", temporal: bool = True, alpha: float = 0.6,
-                 keep_size: bool = True):  # fmt: skip
+                 keep_size: bool = True, engine: str = "torch"):  # fmt: skip
         self.translator, self.size, self.seed = translator, size, seed
         self.transform, self.keep_size = transform, keep_size
         self.blend = TemporalBlend(alpha) if temporal else None
+        # one fixed dropout mask for every frame: the generator with its masks as constants
+        # (the same function as translator(x, [seed]), and exportable to other engines)
+        frozen = translator.frozen(size, seed)
+        example = torch.zeros(1, _in_channels(frozen), size, size)
+        self.run = compile_module(frozen.to(translator.device), example.to(translator.device),
+                                  engine)  # fmt: skip
 
     def translate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(input shown, output)`` for one frame, both ``(1, 3, size, size)`` in [0, 1]."""
         shown, x = model_input(image, self.size, self.transform)
-        return shown, from_model(self.translator(x, [self.seed]))
+        device = self.translator.device
+        return shown, from_model(self.run(x.to(device)).float().cpu())
 
     def __call__(self, frame: Frame) -> torch.Tensor:
         _, out = self.translate(frame.image)
