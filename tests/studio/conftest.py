@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 
 import pytest
 import torch
@@ -52,3 +55,27 @@ def pixelcnn_run(tmp_path_factory):
         PixelCNN(PixelCNNConfig(channels=1, hidden=8, layers=2)), run / "model.safetensors", {}
     )
     return run
+
+
+@contextlib.contextmanager
+def serve_studio(config):
+    """The studio for ``config`` on a free local port, in a thread; yields its URL."""
+    import uvicorn
+
+    from photogen.cli.studio import free_port
+    from photogen.studio.server import create_app
+
+    port = free_port()
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the studio did not start"
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)

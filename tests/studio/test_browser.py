@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.studio.conftest import serve_studio
 
 _JOBS = "window.studioJobs.finished.filter(j => j.kind !== 'colorize' && j.kind !== 'match')"
 _COLOURED = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
@@ -25,24 +26,11 @@ SHOTS = (
 
 @pytest.fixture(scope="module")
 def studio_url(runs_dir, tiny_db, pixelcnn_run):
-    import uvicorn
+    from photogen.studio.server import StudioConfig
 
-    from photogen.cli.studio import free_port
-    from photogen.studio.server import StudioConfig, create_app
-
-    port = free_port()
     config = StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0]), pixelcnn=[str(pixelcnn_run)])
-    app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the studio did not start"
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(10)
+    with serve_studio(config) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,12 @@ def add_parser(sub) -> None:
     p.add_argument("--auth", metavar="USER:PASS", help="HTTP Basic authentication for every page")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or cuda:N")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the networks")
+    p.add_argument(
+        "--engine",
+        choices=["torch", "onnxruntime", "openvino"],
+        default=None,
+        help="the Live tab's inference engine (default: onnxruntime when installed)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
     declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "db", "colorizers": "model"})
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     device = setup_runtime(args)
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
                                   auth=args.auth, db=args.db, pixelcnn=args.pixelcnn,
-                                  colorizers=args.colorizers))  # fmt: skip
+                                  colorizers=args.colorizers, engine=args.engine))  # fmt: skip
     port = args.port or free_port(args.host)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
                                            log_level="warning" if args.quiet else "info",

@@ -30,9 +30,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
+from photogen.pix2pix.video import TRANSFORMS
 from photogen.studio.colorize import ColorizeService, find_colorizers
 from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import JobManager
+from photogen.studio.live import LiveEngine, LiveSession
 from photogen.studio.matching import MatchService
 from photogen.studio.methods import (
     find_pixelcnn_models,
@@ -42,11 +44,12 @@ from photogen.studio.methods import (
     texture_job,
 )
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
-from photogen.studio.sketch_socket import serve_sketch
+from photogen.studio.sketch_socket import serve_newest, serve_sketch
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
     "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
     "studio.css": ("studio.css", "text/css; charset=utf-8"),
+    "live.js": ("live.js", "text/javascript; charset=utf-8"),
 }
 SESSION = "photogen_session"
 
@@ -76,6 +79,7 @@ class StudioConfig:
     colorizers: list[str] = field(default_factory=list)
     device: str = "cpu"
     auth: str | None = None
+    engine: str | None = None  # the Live tab's inference engine (None: live.default_engine)
     workers: int = 1
     max_pixels: int = 4096 * 4096
     max_upload: int = 32 * 2**20
@@ -354,6 +358,19 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     @app.websocket("/ws/sketch")
     async def sketch_socket(ws: WebSocket) -> None:
         await serve_sketch(ws, engine, pool, config.max_pixels)
+
+    live = LiveEngine(engine, config.engine)
+
+    @app.get("/api/live/info")
+    def live_info() -> JSONResponse:
+        models = [m.public() for m in engine.models.values()]
+        return JSONResponse({"models": models, "transforms": list(TRANSFORMS),
+                             "engine": live.engine})  # fmt: skip
+
+    @app.websocket("/ws/live")
+    async def live_socket(ws: WebSocket) -> None:
+        session = LiveSession(live)
+        await serve_newest(ws, lambda text: session.reply(text, config.max_pixels), pool)
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
 

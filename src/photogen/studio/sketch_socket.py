@@ -28,6 +28,13 @@ async def serve_sketch(
     """Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
     ``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive
     while one is being translated replace each other (counted in ``dropped``)."""
+    await serve_newest(ws, lambda text: _sketch_reply(engine, text, max_pixels), pool)
+
+
+async def serve_newest(ws: WebSocket, handle, pool: Executor) -> None:
+    """A WebSocket where each text message is answered by ``handle(text) -> dict`` (run on
+    ``pool``); messages that arrive while one is handled replace each other: only the newest
+    is handled, the others are counted in the reply's ``dropped`` (never queued)."""
     await ws.accept()
     newest: dict = {"frame": None, "dropped": 0}
     ready = asyncio.Event()
@@ -48,7 +55,7 @@ async def serve_sketch(
             text, newest["frame"] = newest["frame"], None
             if text is None:
                 continue
-            reply = await loop.run_in_executor(pool, _sketch_reply, engine, text, max_pixels)
+            reply = await loop.run_in_executor(pool, handle, text)
             reply["dropped"] = newest["dropped"]
             await ws.send_text(json.dumps(reply))
 
