@@ -99,10 +99,18 @@ class FlowPair:
     """The flows between consecutive input frames, computed once and shared: ``back`` maps
     frame t's pixels into frame t-1, ``mask`` says where that mapping is reliable."""
 
-    def __init__(self, previous: np.ndarray, current: np.ndarray, preset: str = "medium"):
+    def __init__(self, previous: np.ndarray, current: np.ndarray, preset: str = "medium",
+                 photometric: float | None = None):  # fmt: skip
+        """``photometric``: also distrust pixels whose grey level moved by the flow differs
+        from the current one by more than this (0-1): small movers whose flow the smooth
+        DIS field misses (walking people at 200 px) would otherwise leave ghosts."""
         self.back = dis_flow(current, previous, preset)
         forward = dis_flow(previous, current, preset)
         self.mask = reliable(self.back, forward)
+        if photometric is not None:
+            prev = torch.from_numpy(previous).float()[None, None] / 255.0
+            cur = torch.from_numpy(current).float()[None, None] / 255.0
+            self.mask = self.mask * ((warp(prev, self.back) - cur).abs() <= photometric).float()
 
     def warp_previous(self, previous_output: torch.Tensor) -> torch.Tensor:
         """The previous frame's output moved onto the current frame (any channels; resized

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from photogen.core.flow import FlowPair, grey_u8
 
 FLOW_SIDE = 512  # flow is computed with the longer side at most this (then resampled)
+PHOTOMETRIC = 0.08  # grey-level change (0-1) beyond which a carried pixel is not trusted
 
 
 def flow_grey(image: torch.Tensor, side: int = FLOW_SIDE) -> np.ndarray:
@@ -47,7 +48,7 @@ class TemporalBlend:
         another size)."""
         if self.prev_grey is None or self.prev_grey.shape != grey.shape:
             return None
-        return FlowPair(self.prev_grey, grey, self.preset)
+        return FlowPair(self.prev_grey, grey, self.preset, PHOTOMETRIC)
 
     def flow_async(self, grey: np.ndarray):
         """:meth:`flow` started on a helper thread (OpenCV releases the GIL), so it runs while

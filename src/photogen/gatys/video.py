@@ -16,7 +16,7 @@ from dataclasses import replace
 import torch
 
 from photogen.core.flow import FlowPair
-from photogen.core.temporal import flow_grey
+from photogen.core.temporal import PHOTOMETRIC, flow_grey
 from photogen.core.video import Frame
 from photogen.gatys.style import StyleConfig, stylize
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
@@ -48,8 +48,15 @@ class StylizeFrames:
         grey = flow_grey(frame.image)
         init = temporal = None
         if self.temporal and self.prev_out is not None and self.prev_grey.shape == grey.shape:
-            warped, mask = FlowPair(self.prev_grey, grey).warp_previous(self.prev_out)
-            init, temporal = warped, (warped, mask, self.weight)
+            warped, mask = FlowPair(self.prev_grey, grey, photometric=PHOTOMETRIC).warp_previous(
+                self.prev_out
+            )
+            # where the flow cannot be trusted (disocclusions, movers) start from the frame
+            # itself, as a per-frame run does, not from a ghost of what was there
+            content = torch.nn.functional.interpolate(frame.image, size=warped.shape[-2:],
+                                                      mode="area")  # fmt: skip
+            init = mask * warped + (1 - mask) * content
+            temporal = (warped, mask, self.weight)
         result = stylize(frame.image, self.styles, self.config, self.extractor, self.device,
                          init_image=init, temporal=temporal)  # fmt: skip
         self.prev_grey, self.prev_out = grey, result.image
