@@ -96,7 +96,10 @@ class LiveSession:
                 raise ValueError(f"camera frame too large ({len(text):,} bytes)")
             request = json.loads(text)
             frame_id = request.get("id")
-            data = base64.b64decode(request["jpeg"], validate=True)
+            try:
+                data = base64.b64decode(request["jpeg"], validate=True)
+            except binascii.Error:
+                raise ValueError("the camera frame is not base64 data") from None
             image = decode_image(data, "camera frame", max_pixels=max_pixels, min_side=8)
             t0 = time.perf_counter()
             blend = self.blend if request.get("smooth") else None

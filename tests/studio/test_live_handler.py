@@ -1,0 +1,64 @@
+"""The Live tab's handler as a plain function: frames in, pictures or one-line errors out."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import torch
+
+from photogen.core.image import decode_image
+from photogen.studio.live import LiveEngine, LiveSession, jpeg
+from photogen.studio.sketch import SketchEngine, find_models
+
+
+@pytest.fixture(scope="module")
+def session():
+    return LiveSession(LiveEngine(SketchEngine(find_models([])), engine="torch"))
+
+
+def message(image=None, **fields):
+    image = image if image is not None else torch.rand(1, 3, 120, 160)
+    body = {"id": 1, "model": "facades (bundled)", "transform": "edges",
+            "jpeg": base64.b64encode(jpeg(image)).decode()}  # fmt: skip
+    body.update(fields)
+    return json.dumps(body)
+
+
+def test_a_frame_gives_the_input_shown_and_the_output(session):
+    reply = session.reply(message(), 4096 * 4096)
+    assert reply["id"] == 1 and "error" not in reply, reply
+    shown = decode_image(base64.b64decode(reply["input"]))
+    out = decode_image(base64.b64decode(reply["output"]))
+    assert shown.shape[-2:] == out.shape[-2:] == (256, 256)
+    # edges: the model sees black lines on white
+    assert float(shown.mean()) > 0.7
+    assert reply["ms"] > 0
+
+
+def test_the_same_frame_gives_the_same_picture(session):
+    a = session.reply(message(torch.full((1, 3, 64, 64), 0.4), transform="blur"), 10**8)
+    b = session.reply(message(torch.full((1, 3, 64, 64), 0.4), transform="blur"), 10**8)
+    assert a["output"] == b["output"]  # a fixed dropout mask, no temporal blend by default
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"jpeg": "***"}, "not base64"),
+        ({"jpeg": base64.b64encode(b"GIF89a....").decode()}, "camera frame"),
+        ({"model": "nope"}, "unknown model"),
+        ({"transform": "sepia"}, "transform must be one of"),
+    ],
+)
+def test_bad_frames_give_one_line_errors(session, fields, expected):
+    import re
+
+    reply = session.reply(message(**fields), 10**8)
+    assert re.search(expected, reply["error"]) and "\n" not in reply["error"]
+
+
+def test_oversized_message_is_refused(session):
+    reply = session.reply("x" * (3 * 2**20), 10**8)
+    assert "too large" in reply["error"]
