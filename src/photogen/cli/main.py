@@ -11,6 +11,7 @@ from photogen import __version__
 from photogen.cli import (
     colorize,
     demo,
+    experiment,
     learn,
     match,
     pix2pix,
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, studio,
-                   weights):  # fmt: skip
+                   weights, experiment):  # fmt: skip
         module.add_parser(sub)
     texture.add_compare_parser(sub)
     return p

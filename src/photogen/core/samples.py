@@ -37,9 +37,14 @@ def _skimage_dir() -> Path:
     return Path(skimage.data.__file__).parent
 
 
+def _bundled_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
 def available_samples() -> dict[str, Path]:
-    """Every sample present on this machine: name -> path."""
-    out: dict[str, Path] = {}
+    """Every sample present on this machine: name -> path (photogen's own small pictures,
+    e.g. the Fashion-MNIST items for the PixelCNN demo, come first)."""
+    out: dict[str, Path] = {p.stem: p for p in sorted(_bundled_dir().glob("*.png"))}
     base = _skimage_dir()
     for name, (fname, _kind) in _SKIMAGE.items():
         if (base / fname).is_file():
@@ -57,7 +62,7 @@ def photo_samples() -> list[str]:
     """Names of the photographs among :func:`available_samples` (JPEG/PNG; not scikit-image's
     textures, not GIMP patterns), for demos and benchmarks that need real pictures."""
     return [n for n, p in available_samples().items()
-            if p.suffix.lower() in (".jpg", ".png")
+            if p.suffix.lower() in (".jpg", ".png") and p.parent != _bundled_dir()
             and _SKIMAGE.get(n, ("", "photo"))[1] == "photo"]  # fmt: skip
 
 

@@ -196,12 +196,29 @@ def playground_job(dataset: str = "circle", noise: float = 0.1, hidden: str = "4
     return run
 
 
-def find_pixelcnn_models(paths: list[str]) -> dict[str, str]:
-    """``name -> run folder`` of the PixelCNN runs given (a run, or a folder of runs)."""
+BUNDLED_PIXELCNN = "pixelcnn-fashion.safetensors"  # docs/models/pixelcnn-fashion.md
+
+
+def find_pixelcnn_models(paths: list[str]) -> dict[str, dict]:
+    """``name -> {"path", "side", "sample"}``: the bundled Fashion-MNIST model, then the
+    PixelCNN runs given (a run, or a folder of runs). ``side`` is the scale the model was
+    trained at (its patch side), ``sample`` a picture to start with."""
+    import json
+    from importlib.resources import files
+
     found = {}
+    bundled = files("photogen") / "data" / BUNDLED_PIXELCNN
+    if bundled.is_file():
+        found["fashion (bundled)"] = {"path": str(bundled), "side": 28,
+                                      "sample": "fashion-ankle-boot"}  # fmt: skip
     for root in paths:
         for run in find_runs(root, "model.safetensors"):
-            found[run.name] = str(run)
+            side = 64
+            config = run / "config.json"
+            if config.is_file():
+                side = int(json.loads(config.read_text()).get("patch", side))
+            found[run.name] = {"path": str(run), "side": max(16, min(128, 2 * side)),
+                               "sample": "gravel"}  # fmt: skip
     return found
 
 

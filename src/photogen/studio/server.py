@@ -299,7 +299,8 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
 
     @app.get("/api/pixelcnn/models")
     def pixelcnn_models() -> JSONResponse:
-        return JSONResponse(sorted(pixelcnns))
+        return JSONResponse([{"name": k, "side": v["side"], "sample": v["sample"]}
+                             for k, v in pixelcnns.items()])  # fmt: skip
 
     @app.post("/api/jobs/pixelcnn")
     async def new_pixelcnn_job(
@@ -320,7 +321,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             raise ValueError(f"box {box!r}: expected x,y,w,h")
         rect = tuple(int(p) for p in parts)
         picture = await read_upload(image, "image")
-        run = pixelcnn_job(pixelcnns[model], picture, rect, n, size, temperature, seed)
+        run = pixelcnn_job(pixelcnns[model]["path"], picture, rect, n, size, temperature, seed)
         return JSONResponse(jobs.submit(session, "pixelcnn", run).public())
 
     def job_of(request: Request, job_id: str):

@@ -469,11 +469,19 @@
     for (const n of ["model", "size", "n", "temperature", "seed"]) f.append(n, field(pcnn, n).value);
     runJob(pcnn, "/api/jobs/pixelcnn", f);
   };
-  fetch("/api/pixelcnn/models").then((r) => r.json()).then((names) => {
-    if (!names.length) return;
+  fetch("/api/pixelcnn/models").then((r) => r.json()).then((models) => {
+    if (!models.length) return;
     document.querySelector(".tab[data-tab=pixelcnn]").hidden = false;
-    for (const n of names) field(pcnn, "model").add(new Option(n, n));
-    fillSamples(pcnn, { image: "gravel" });
+    const sel = field(pcnn, "model"), size = field(pcnn, "size");
+    for (const m of models) sel.add(new Option(m.name, m.name));
+    const fit = () => {  // the scale the model was trained at
+      const m = models.find((x) => x.name === sel.value);
+      size.value = m.side; size.nextElementSibling.textContent = m.side;
+      pcnn.box = null; drawBoxPicker();
+    };
+    sel.addEventListener("change", fit);
+    fit();
+    fillSamples(pcnn, { image: models[0].sample });
   });
 
   const matching = document.getElementById("matching");

@@ -1,0 +1,9 @@
+"""Importing this module registers every experiment (in the order of the lecture)."""
+
+from photogen.experiments import (  # noqa: F401
+    colorize_loss,
+    datasize,
+    gatys,
+    playground,
+    siblings,
+)
