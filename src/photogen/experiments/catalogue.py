@@ -4,6 +4,7 @@ from photogen.experiments import (  # noqa: F401
     colorize_loss,
     datasize,
     gatys,
+    pix2pix_loss,
     playground,
     siblings,
 )

@@ -56,16 +56,19 @@ class UnetSkipConnectionBlock(nn.Module):
         innermost: bool = False,
         norm: str = "batch",
         use_dropout: bool = False,
+        skip: bool = True,
     ):
         super().__init__()
-        self.outermost = outermost
+        self.outermost, self.skip = outermost, skip
         make_norm, bias = norm_layer(norm), _use_bias(norm)
+        mult = 2 if skip else 1  # the level below hands up its input concatenated, or not
         input_nc = outer_nc if input_nc is None else input_nc
         downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=bias)
         downrelu = nn.LeakyReLU(0.2, True)
         uprelu = nn.ReLU(True)
         if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
+            upconv = nn.ConvTranspose2d(inner_nc * mult, outer_nc, kernel_size=4, stride=2,
+                                        padding=1)  # fmt: skip
             layers = [downconv, submodule, uprelu, upconv, nn.Tanh()]
         elif innermost:
             upconv = nn.ConvTranspose2d(
@@ -74,7 +77,7 @@ class UnetSkipConnectionBlock(nn.Module):
             layers = [downrelu, downconv, uprelu, upconv, make_norm(outer_nc)]
         else:
             upconv = nn.ConvTranspose2d(
-                inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias
+                inner_nc * mult, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias
             )
             layers = [downrelu, downconv, make_norm(inner_nc), submodule, uprelu, upconv]
             layers.append(make_norm(outer_nc))
@@ -83,7 +86,7 @@ class UnetSkipConnectionBlock(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.outermost:
+        if self.outermost or not self.skip:
             return self.model(x)
         return torch.cat([x, self.model(x)], 1)  # x was activated in place by model[0]
 
@@ -99,21 +102,24 @@ class UnetGenerator(nn.Module):
         ngf: int = 64,
         norm: str = "batch",
         use_dropout: bool = True,
+        skips: bool = True,
     ):
+        """``skips=False``: the same network without its skip connections, the plain
+        encoder-decoder of Isola et al.'s Fig. 5 (same depth, down- and up-sampling)."""
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"a U-Net needs at least 5 down-samplings, got {num_downs}")
         self.num_downs = num_downs
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, norm=norm, innermost=True)
+        kw = {"norm": norm, "skip": skips}
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **kw)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(
-                ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout
-            )
-        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block,
+                                            use_dropout=use_dropout, **kw)  # fmt: skip
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **kw)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **kw)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **kw)
         self.model = UnetSkipConnectionBlock(
-            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, **kw
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,7 +71,11 @@ class Pix2PixStep:
         plain_D: nn.Module | None = None,
         bf16: bool = False,
         channels_last: bool = False,
+        lambda_gan: float = 1.0,
     ):
+        """``lambda_gan``: weight of G's adversarial loss (0: L1 alone, the paper's Fig. 4
+        baseline; D is then not trained)."""
+        self.lambda_gan = lambda_gan
         self.netG, self.pairD = netG, netD
         self.plain_D = plain_D if plain_D is not None else _unwrap(netD).netD
         self.optG, self.optD = optG, optD
@@ -90,26 +94,29 @@ class Pix2PixStep:
         mode = self.gan_mode
         with self._autocast(real_A.device):
             fake_B = self.netG(real_A)
-        # D: fake (detached) and real pairs, halved.
-        self.plain_D.requires_grad_(True)
-        with self._autocast(real_A.device):
-            pred_fake, pred_real = self.pairD(
-                torch.cat((real_A, fake_B.detach().to(real_A.dtype)), 1),
-                torch.cat((real_A, real_B), 1),
-            )
-        loss_D_fake = gan_loss(pred_fake, False, mode)
-        loss_D_real = gan_loss(pred_real, True, mode)
-        loss_D = (loss_D_fake + loss_D_real) * 0.5
-        self.optD.zero_grad(set_to_none=True)
-        loss_D.backward()
-        self.optD.step()
-        # G: fool the updated D, stay close to the target in L1.
-        self.plain_D.requires_grad_(False)
-        with self._autocast(real_A.device):
-            pred = self.plain_D(torch.cat((real_A, fake_B.to(real_A.dtype)), 1))
-        loss_G_GAN = gan_loss(pred, True, mode)
+        zero = torch.zeros((), device=real_A.device)
+        loss_D_fake = loss_D_real = loss_G_GAN = zero
+        if self.lambda_gan > 0:
+            # D: fake (detached) and real pairs, halved.
+            self.plain_D.requires_grad_(True)
+            with self._autocast(real_A.device):
+                pred_fake, pred_real = self.pairD(
+                    torch.cat((real_A, fake_B.detach().to(real_A.dtype)), 1),
+                    torch.cat((real_A, real_B), 1),
+                )
+            loss_D_fake = gan_loss(pred_fake, False, mode)
+            loss_D_real = gan_loss(pred_real, True, mode)
+            loss_D = (loss_D_fake + loss_D_real) * 0.5
+            self.optD.zero_grad(set_to_none=True)
+            loss_D.backward()
+            self.optD.step()
+            # G: fool the updated D, stay close to the target in L1.
+            self.plain_D.requires_grad_(False)
+            with self._autocast(real_A.device):
+                pred = self.plain_D(torch.cat((real_A, fake_B.to(real_A.dtype)), 1))
+            loss_G_GAN = gan_loss(pred, True, mode)
         loss_G_L1 = F.l1_loss(fake_B.float(), real_B.float()) * self.lambda_l1
-        loss_G = loss_G_GAN + loss_G_L1
+        loss_G = self.lambda_gan * loss_G_GAN + loss_G_L1
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self.optG.step()
