@@ -1,6 +1,6 @@
 """What one click does: a*b* distance to the clicked colour around the click, before -> after.
 
-    python examples/colorize_click.py --model lite-hints [--model runs/x/model.safetensors]
+python examples/colorize_click.py --model lite-hints [--model runs/x/model.safetensors]
 """
 
 from __future__ import annotations

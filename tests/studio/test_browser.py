@@ -195,21 +195,25 @@ def test_matching_tab(browser, studio_url, tiny_db, tmp_path):
     page.close()
 
 
-def test_completion_tab(browser, studio_url, tiny_db, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 700})
+def test_completion_tab(browser, studio_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 820})
     page.goto(studio_url)
     page.wait_for_selector(".tab[data-tab=pixelcnn]:not([hidden])")
     page.click("button[data-tab=pixelcnn]")
-    page.set_input_files("#pixelcnn input.file", str(tiny_db[1] / "blues" / "02.png"))
+    # the bundled Fashion-MNIST model and its sample picture come up by themselves
     page.wait_for_function("document.getElementById('pixelcnn').box !== null")
+    assert page.input_value("#pixelcnn [name=model]") == "fashion (bundled)"
+    assert page.input_value("#pixelcnn [name=size]") == "28"
+    page.select_option("#pixelcnn select.sample", "fashion-trouser")
+    page.wait_for_timeout(300)
     box = page.locator("#pixelcnn canvas.boxpick").bounding_box()
-    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] * 0.5)  # hide the lower half
     page.mouse.down()
-    page.mouse.move(box["x"] + 140, box["y"] + 120, steps=4)
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=4)
     page.mouse.up()
     drawn = page.evaluate("document.getElementById('pixelcnn').box")
-    assert drawn[2] > 5 and drawn[3] > 5
-    page.eval_on_selector("#pixelcnn [name=n]", "e => { e.value = 2; }")
+    assert drawn[2] > 20 and drawn[3] > 10
+    page.eval_on_selector("#pixelcnn [name=n]", "e => { e.value = 4; }")
     page.click("#pixelcnn .run")
     page.wait_for_function(f"{_JOBS}.length >= 1", timeout=60000)
     assert page.evaluate(f"{_JOBS}[0].status") == "done"
