@@ -71,3 +71,37 @@ def test_hint_run_trains_loads_and_takes_hints_from_the_cli(photos, tmp_path):  
     assert main(["colorize", str(tmp_path / "grey.png"), "-o", str(out), "--model", str(run),
                  "--hint", "10,10,60,40", "-q"]) == 0  # fmt: skip
     assert out.is_file()
+
+
+def test_recolor_turns_the_hue_of_a_fraction_and_keeps_the_rest():
+    from photogen.colorize.hints import recolor
+
+    g = torch.Generator().manual_seed(0)
+    ab = torch.randn(64, 2, 8, 8, generator=g) * 30
+    out, turned = recolor(ab, 0.5, torch.Generator().manual_seed(1))
+    assert 16 < int(turned.sum()) < 48
+    assert torch.equal(out[~turned], ab[~turned].clamp(-110, 110))
+    # a rotation of the ab plane scaled by 0.7-1.4: chroma ratios constant within an image
+    ratio = out[turned].norm(dim=1) / ab[turned].norm(dim=1).clamp_min(1e-6)
+    flat = ratio.flatten(1)
+    inside = (out[turned].abs() < 109.9).all(1).flatten(1)
+    for r, ok in zip(flat, inside, strict=True):
+        assert float(r[ok].min()) > 0.69 and float(r[ok].max()) < 1.41
+        assert float(r[ok].max() - r[ok].min()) < 1e-3
+    assert not torch.allclose(out[turned], ab[turned])
+
+
+def test_training_hints_follow_the_recoloured_photo():
+    from photogen.colorize.train import _training_hints
+
+    torch.manual_seed(3)
+    ab = torch.randn(16, 2, 24, 24) * 20
+    new_ab, hints_ab, mask = _training_hints(ab, 1.0)
+    for i in range(16):
+        m = mask[i, 0] > 0
+        if m.any():  # a hint reveals the colour the loss will ask for
+            assert not torch.allclose(new_ab[i], ab[i])
+            patch = hints_ab[i][:, m]
+            assert patch.abs().sum() > 0
+        else:  # no hint: the true colours stay (they could not be known)
+            assert torch.equal(new_ab[i], ab[i])
