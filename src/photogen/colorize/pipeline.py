@@ -51,7 +51,7 @@ register(
         name="colorize-lite-hints",
         filename=HINTS_FILE,
         url=None,
-        sha256="60fcfd59f5776ac222635abb2a52a01fa814904fc969b69929c0c4d6e2a3f14a",
+        sha256="2352c44f33102e571991fdc00d6d97c7e84bf69d55c7de4766b51cbb107f70c0",
         description="photogen's user-guided lite colorizer (colour hints), trained offline",
         locate=_locate(HINTS_FILE),
         hint="it ships inside the photogen package; reinstall photogen",
