@@ -37,12 +37,10 @@ class ColorizeFrames:
     @torch.inference_mode()
     def __call__(self, frame: Frame) -> torch.Tensor:
         rgb = frame.image.to(self.device)
-        grey = flow_grey(frame.image) if self.blend is not None else None
-        pending = self.blend.flow_async(grey) if self.blend is not None else None
         l_channel = lightness(rgb)
         ab = predict_ab(self.model, l_channel, self.size)
         if self.blend is not None:
-            ab = self.blend.step(grey, ab, pending.result())
+            ab = self.blend.step(flow_grey(frame.image), ab)
         return lab_to_rgb(torch.cat([l_channel, ab], 1)).clamp(0, 1).cpu()
 
     def state(self) -> dict[str, torch.Tensor]:

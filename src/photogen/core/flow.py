@@ -58,8 +58,9 @@ def dis_flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray
     return _dis(preset).calc(a, b, None)
 
 
-def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
-    """Sample ``image`` ``(B, C, H, W)`` at ``x + flow(x)`` (bilinear, borders replicated)."""
+def warp(image: torch.Tensor, flow: np.ndarray, mode: str = "bilinear") -> torch.Tensor:
+    """Sample ``image`` ``(B, C, H, W)`` at ``x + flow(x)`` (``bilinear`` or ``bicubic``:
+    sharper when a result is carried from frame to frame; borders replicated)."""
     h, w = image.shape[-2:]
     if flow.shape != (h, w, 2):
         raise ValueError(f"flow {flow.shape} does not match the image's {h}x{w}")
@@ -73,7 +74,7 @@ def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
     gy = (ys + f[..., 1]) * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], -1)[None].expand(image.shape[0], -1, -1, -1)
     return torch.nn.functional.grid_sample(
-        image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True
+        image.float(), grid, mode=mode, padding_mode="border", align_corners=True
     ).to(image.dtype)
 
 
@@ -100,23 +101,27 @@ class FlowPair:
     frame t's pixels into frame t-1, ``mask`` says where that mapping is reliable."""
 
     def __init__(self, previous: np.ndarray, current: np.ndarray, preset: str = "medium",
-                 photometric: float | None = None):  # fmt: skip
+                 photometric: float | None = None, consistency: bool = True):  # fmt: skip
         """``photometric``: also distrust pixels whose grey level moved by the flow differs
         from the current one by more than this (0-1): small movers whose flow the smooth
-        DIS field misses (walking people at 200 px) would otherwise leave ghosts."""
+        DIS field misses (walking people at 200 px) would otherwise leave ghosts.
+        ``consistency=False`` skips the forward flow and Ruder's test (half the cost; with
+        ``photometric`` set, occlusions still show as grey-level changes)."""
         self.back = dis_flow(current, previous, preset)
-        forward = dis_flow(previous, current, preset)
-        self.mask = reliable(self.back, forward)
+        if consistency:
+            self.mask = reliable(self.back, dis_flow(previous, current, preset))
+        else:
+            self.mask = torch.ones(1, 1, *current.shape)
         if photometric is not None:
             prev = torch.from_numpy(previous).float()[None, None] / 255.0
             cur = torch.from_numpy(current).float()[None, None] / 255.0
             self.mask = self.mask * ((warp(prev, self.back) - cur).abs() <= photometric).float()
 
-    def warp_previous(self, previous_output: torch.Tensor) -> torch.Tensor:
-        """The previous frame's output moved onto the current frame (any channels; resized
-        flow if the output has another size than the input)."""
+    def warp_previous(self, previous_output: torch.Tensor, mode: str = "bilinear"):
+        """``(warped, mask)``: the previous frame's output moved onto the current frame (any
+        channels; the flow is resized if the output has another size than the input)."""
         flow, mask = self.at(previous_output.shape[-2:])
-        return warp(previous_output, flow), mask
+        return warp(previous_output, flow, mode), mask
 
     def at(self, size) -> tuple[np.ndarray, torch.Tensor]:
         """The backward flow and mask resampled to ``size`` (H, W)."""

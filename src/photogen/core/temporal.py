@@ -41,23 +41,13 @@ class TemporalBlend:
         self.prev_grey: np.ndarray | None = None
         self.prev_out: torch.Tensor | None = None
         self.pair: FlowPair | None = None  # the last flow computed, for reuse
-        self._pool = None
 
     def flow(self, grey: np.ndarray) -> FlowPair | None:
         """The flow from the previous frame to ``grey`` (None on the first frame or a cut to
         another size)."""
         if self.prev_grey is None or self.prev_grey.shape != grey.shape:
             return None
-        return FlowPair(self.prev_grey, grey, self.preset, PHOTOMETRIC)
-
-    def flow_async(self, grey: np.ndarray):
-        """:meth:`flow` started on a helper thread (OpenCV releases the GIL), so it runs while
-        the network computes the frame; pass ``future.result()`` to :meth:`step`."""
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="flow")
-        return self._pool.submit(self.flow, grey)
+        return FlowPair(self.prev_grey, grey, self.preset, PHOTOMETRIC, consistency=False)
 
     def step(self, grey: np.ndarray, value: torch.Tensor, pair: FlowPair | None = None):
         """Blend ``value`` (``(1, C, H, W)``, the method's result for the frame whose grey

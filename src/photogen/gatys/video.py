@@ -49,12 +49,14 @@ class StylizeFrames:
         init = temporal = None
         if self.temporal and self.prev_out is not None and self.prev_grey.shape == grey.shape:
             warped, mask = FlowPair(self.prev_grey, grey, photometric=PHOTOMETRIC).warp_previous(
-                self.prev_out
+                self.prev_out,
+                "bicubic",  # bilinear blurs a little more at every frame
             )
             # where the flow cannot be trusted (disocclusions, movers) start from the frame
             # itself, as a per-frame run does, not from a ghost of what was there
             content = torch.nn.functional.interpolate(frame.image, size=warped.shape[-2:],
                                                       mode="area")  # fmt: skip
+            warped = warped.clamp(0, 1)
             init = mask * warped + (1 - mask) * content
             temporal = (warped, mask, self.weight)
         result = stylize(frame.image, self.styles, self.config, self.extractor, self.device,

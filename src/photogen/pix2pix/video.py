@@ -63,13 +63,9 @@ class Pix2PixFrames:
         return shown, from_model(self.run(x.to(device)).float().cpu())
 
     def __call__(self, frame: Frame) -> torch.Tensor:
-        grey = pending = None
-        if self.blend is not None:  # the flow runs beside the network
-            grey = flow_grey(resize(frame.image, self.size))
-            pending = self.blend.flow_async(grey)
         _, out = self.translate(frame.image)
         if self.blend is not None:
-            out = self.blend.step(grey, out, pending.result())
+            out = self.blend.step(flow_grey(resize(frame.image, self.size)), out)
         if self.keep_size:
             out = resize(out, tuple(frame.image.shape[-2:]))
         return out
