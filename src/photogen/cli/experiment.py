@@ -6,9 +6,7 @@ import argparse
 
 from photogen.cli.common import UsageError, add_runtime_args, info, setup_runtime
 from photogen.cli.paths import declare_paths
-
-NAMES = ("data-size", "siblings", "colorize-loss", "pix2pix-loss", "texture-layers",
-         "style-tradeoff", "mlp-capacity")  # fmt: skip
+from photogen.experiments.base import ORDER as NAMES
 
 
 def add_parser(sub) -> None:

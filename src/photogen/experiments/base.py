@@ -45,6 +45,15 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+ORDER = (
+    "data-size",
+    "siblings",
+    "colorize-loss",
+    "pix2pix-loss",
+    "texture-layers",
+    "style-tradeoff",
+    "mlp-capacity",
+)  # the lecture's order, for 'all' and the page
 
 
 def register(name: str, title: str, claim: str, source: str):
@@ -63,7 +72,7 @@ def run_experiments(names: list[str], out_dir: str | os.PathLike, settings: Sett
     from photogen.experiments import catalogue  # noqa: F401 - registers the experiments
 
     if names == ["all"]:
-        names = list(EXPERIMENTS)
+        names = sorted(EXPERIMENTS, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown experiment {unknown[0]!r}; choose from all, "
@@ -100,7 +109,7 @@ def run_experiments(names: list[str], out_dir: str | os.PathLike, settings: Sett
 def write_page(out: Path) -> Path:
     """``out/index.html``: one section per experiment folder with a results.json."""
     records = []
-    for name in EXPERIMENTS:
+    for name in sorted(EXPERIMENTS, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         f = out / name / "results.json"
         if f.is_file():
             records.append(json.loads(f.read_text()))
