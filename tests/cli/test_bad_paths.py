@@ -27,6 +27,7 @@ EXTRA = {
     ("weights", "fetch", "name"): "vgg19",
     ("weights", "install", "name"): "vgg19",
     ("pixelcnn", "complete", "box"): "0,0,4,4",
+    ("experiment", "names"): "mlp-capacity",
 }
 
 
