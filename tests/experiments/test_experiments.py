@@ -68,3 +68,21 @@ def test_cli_refuses_unknown_names(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["experiment", "nonsense", "-o", str(tmp_path)])
     assert e.value.code == 2 and "unknown experiment 'nonsense'" in capsys.readouterr().err
+
+
+def test_data_size_also_runs_on_a_tiny_images_database(tmp_path):
+    from photogen.tinyimages.database import TinyDB, build
+    from tests.conftest import tinted_photo_folders
+
+    photos = tinted_photo_folders(tmp_path / "photos", per_label=110)
+    db = TinyDB(tmp_path / "db", create=True)
+    build(db, [photos])
+    out = tmp_path / "out"
+    found = run_experiments(["data-size"], out, Settings(tiny=True, db=str(db.root)))
+    record = found["data-size"]
+    assert len(record["numbers"]) == 2 and (out / "data-size" / "data_size_db.png").is_file()
+    mine = next(v for k, v in record["numbers"].items() if k.startswith("tiny images"))
+    assert mine["sizes"][-1] < 220 and mine["queries"] == 22
+    best = mine["per_size"][str(mine["sizes"][-1])]
+    assert best["accuracy_uniform"] > 0.9  # reds and blues: trivially told apart
+    assert record["settings"]["db"] == str(db.root.resolve())

@@ -23,9 +23,11 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--full", action="store_true", help="the larger version (longer)")
     p.add_argument("--force", action="store_true", help="run again what is already done")
+    p.add_argument("--db", help="data-size: also a tiny-images database ('photogen match "
+                   "build'; labels are its photos' folder names)")  # fmt: skip
     add_runtime_args(p)
     p.set_defaults(func=run)
-    declare_paths(p, {}, {"output": "folder"})
+    declare_paths(p, {"db": "db"}, {"output": "folder"})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             else "'all' runs every experiment alone"
         )
     device = setup_runtime(args)
-    settings = Settings(full=args.full, seed=args.seed, device=str(device),
+    settings = Settings(full=args.full, seed=args.seed, device=str(device), db=args.db,
                         log=lambda m: info(args, m))  # fmt: skip
     results = run_experiments(args.names, args.output, settings, force=args.force)
     failed = [n for n, r in results.items() if r.get("holds") is False]

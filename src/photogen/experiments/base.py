@@ -21,6 +21,7 @@ class Settings:
     tiny: bool = False
     seed: int = 0
     device: str = "cpu"
+    db: str | None = None  # data-size: also a tiny-images database (labels: its folders)
     log: Callable[[str], None] = field(default=lambda m: None, repr=False)
 
 
@@ -79,6 +80,8 @@ def run_experiments(names: list[str], out_dir: str | os.PathLike, settings: Sett
                          f"{', '.join(EXPERIMENTS)}")  # fmt: skip
     out = Path(out_dir)
     wanted = {"full": settings.full, "tiny": settings.tiny, "seed": settings.seed}
+    if settings.db:
+        wanted["db"] = str(Path(settings.db).resolve())
     results = {}
     for name in names:
         exp = EXPERIMENTS[name]
