@@ -57,6 +57,17 @@ ORDER = (
 )  # the lecture's order, for 'all' and the page
 
 
+def natural_photos() -> list[str]:
+    """The offline sample photographs (opencv-doc's PNGs are drawings, silhouettes, charts)."""
+    from photogen.core.samples import OPENCV_DOC, photo_samples, sample_path
+
+    return [
+        n
+        for n in photo_samples()
+        if not (sample_path(n).parent == OPENCV_DOC and sample_path(n).suffix == ".png")
+    ]
+
+
 def register(name: str, title: str, claim: str, source: str):
     def wrap(fn: Callable[[Path, Settings], Outcome]):
         EXPERIMENTS[name] = Experiment(name, title, claim, source, fn)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, register
+from photogen.experiments.base import Outcome, Settings, natural_photos, register
 
 LOSSES = ("L2 regression", "classification", "classification + rebalancing")
 
@@ -81,9 +81,9 @@ def colorize_loss(folder: Path, s: Settings) -> Outcome:
     from photogen.colorize.pipeline import predict_ab
     from photogen.core.color import lab_to_rgb, rgb_to_lab
     from photogen.core.image import read_image, save_image
-    from photogen.core.samples import photo_samples, sample_path
+    from photogen.core.samples import sample_path
 
-    paths = [sample_path(n) for n in photo_samples()]
+    paths = [sample_path(n) for n in natural_photos()]
     g = torch.Generator().manual_seed(s.seed)
     order = torch.randperm(len(paths), generator=g).tolist()
     held = [paths[i] for i in order[: max(2, len(paths) // 5)]]
@@ -129,7 +129,8 @@ def colorize_loss(folder: Path, s: Settings) -> Outcome:
                            for n in LOSSES))  # fmt: skip
     setup = (f"lite colorizer (ImageNet EfficientNet-Lite0 encoder, fresh decoder, same seed), "
              f"{steps} Adam steps of 8 random {crop}px crops from {len(images)} offline photos "
-             f"for each loss; {len(held)} other photos held out and scored at {size} px. Panel: "
+             f"for each loss; {len(held)} other photos held out and scored at {size} px (grey ones "
+             "skipped). Panel: "
              "grey | L2 | classification | + rebalancing | truth.")  # fmt: skip
     numbers = {k: {m: v for m, v in r.items() if not m.startswith("curve")}
                for k, r in rows.items()}  # fmt: skip

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, register
+from photogen.experiments.base import Outcome, Settings, natural_photos, register
 
 K = 8
 # natural photos as queries (the panel shows the first); opencv-doc's icons and charts are not
@@ -48,22 +48,15 @@ def _wallpapers() -> list[Path]:
 def siblings(folder: Path, s: Settings) -> Outcome:
     from photogen.core.color import rgb_to_lab
     from photogen.core.image import read_image
-    from photogen.core.samples import OPENCV_DOC, load_sample, photo_samples, sample_path
+    from photogen.core.samples import load_sample
     from photogen.tinyimages.crops import random_crops, working_size
     from photogen.tinyimages.tiny import d_ssd, normalise, tiny_image
     from photogen.tinyimages.vote import sibling_colorize
 
-    names = photo_samples()
+    names = natural_photos()
     g = torch.Generator().manual_seed(s.seed)
     queries = [n for n in PREFERRED if n in names][: 1 if s.tiny else 6]
-    # opencv-doc's PNGs are drawings, silhouettes and charts: not photographs
-    keep = [
-        n
-        for n in names
-        if n not in queries
-        and not (sample_path(n).parent == OPENCV_DOC and sample_path(n).suffix == ".png")
-    ]
-    photos = [working_size(load_sample(n)) for n in keep]
+    photos = [working_size(load_sample(n)) for n in names if n not in queries]
     if not s.tiny:
         photos += [working_size(read_image(p)) for p in _wallpapers()]
     size = 2_000 if s.tiny else (200_000 if s.full else 40_000)
