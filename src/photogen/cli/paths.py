@@ -153,6 +153,8 @@ def input_problem(value: str, kind: str, recursive: bool = False) -> str | None:
                 if not find_runs(path, marker):
                     return f"holds no {marker}, in it or one folder down (not a pix2pix run)"
                 return None
+            if kind == "db" and not (path / "catalogue.sqlite").is_file():
+                return "is not a tiny-images database (no catalogue.sqlite; see 'match build')"
             if kind in ("images", "photos", "folder", "dataset"):
                 deep = recursive or kind != "images"
                 if not _has_images(path, deep):

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
-    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "db", "colorizers": "model"})
+    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "model", "colorizers": "model"})
 
 
 def free_port(host: str = "127.0.0.1") -> int:

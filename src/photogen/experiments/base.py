@@ -68,6 +68,20 @@ def natural_photos() -> list[str]:
     ]
 
 
+def wallpapers() -> list[Path]:
+    """Debian's wallpaper photos when installed (plasma-workspace-wallpapers: the largest file
+    of each; mate-backgrounds): more varied scenes than the sample images."""
+    out = []
+    for folder in sorted(Path("/usr/share/wallpapers").glob("*/contents/images")):
+        files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
+        if files:
+            out.append(max(files, key=lambda f: f.stat().st_size))
+    mate = Path("/usr/share/backgrounds/mate")
+    if mate.is_dir():
+        out += sorted(p for p in mate.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+    return out
+
+
 def register(name: str, title: str, claim: str, source: str):
     def wrap(fn: Callable[[Path, Settings], Outcome]):
         EXPERIMENTS[name] = Experiment(name, title, claim, source, fn)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, natural_photos, register
+from photogen.experiments.base import Outcome, Settings, natural_photos, register, wallpapers
 
 K = 8
 # natural photos as queries (the panel shows the first); opencv-doc's icons and charts are not
@@ -22,20 +22,6 @@ def _square(img: torch.Tensor, side: int) -> torch.Tensor:
     s = min(h, w)
     crop = img[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
     return F.interpolate(crop, size=(side, side), mode="area").clamp(0, 1)
-
-
-def _wallpapers() -> list[Path]:
-    """Debian's wallpaper photos when installed (plasma-workspace-wallpapers: the largest file
-    of each; mate-backgrounds): more varied scenes than the sample images."""
-    out = []
-    for folder in sorted(Path("/usr/share/wallpapers").glob("*/contents/images")):
-        files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
-        if files:
-            out.append(max(files, key=lambda f: f.stat().st_size))
-    mate = Path("/usr/share/backgrounds/mate")
-    if mate.is_dir():
-        out += sorted(p for p in mate.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
-    return out
 
 
 @register(
@@ -58,7 +44,7 @@ def siblings(folder: Path, s: Settings) -> Outcome:
     queries = [n for n in PREFERRED if n in names][: 1 if s.tiny else 6]
     photos = [working_size(load_sample(n)) for n in names if n not in queries]
     if not s.tiny:
-        photos += [working_size(read_image(p)) for p in _wallpapers()]
+        photos += [working_size(read_image(p)) for p in wallpapers()]
     size = 2_000 if s.tiny else (200_000 if s.full else 40_000)
     db = random_crops(photos, size, g)  # (N, 3, 32, 32) uint8, no crop of a query photo
     db = db[db.float().mean(1).flatten(1).std(1) > 4.0]  # flat crops match any flat query
