@@ -54,8 +54,10 @@ def video_input(args: argparse.Namespace, inputs: list[str]) -> Path | None:
 
 def run_video(args: argparse.Namespace, src: Path, processor, settings: dict, what: str) -> int:
     """Process ``src`` into ``args.output`` with a progress bar; 1 if frames were damaged."""
+    from photogen.core.video import probe
     from photogen.core.videojob import process_video
 
+    probe(src)  # an unreadable file: one line, before any progress bar
     bar = tqdm(desc=what, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
     def progress(done: int, total: int) -> None:
