@@ -105,3 +105,16 @@ def test_training_hints_follow_the_recoloured_photo():
             assert patch.abs().sum() > 0
         else:  # no hint: the true colours stay (they could not be known)
             assert torch.equal(new_ab[i], ab[i])
+
+
+def test_regional_recolor_turns_only_a_band_of_lightness():
+    from photogen.colorize.hints import recolor
+
+    ab = torch.full((4, 2, 8, 8), 30.0)
+    light = torch.linspace(0, 100, 8).view(1, 1, 1, 8).expand(4, 1, 8, 8)
+    out, turned = recolor(ab, 1.0, torch.Generator().manual_seed(0), light, regional=1.0)
+    changed = (out - ab).abs().sum(1) > 1.0  # (B, H, W)
+    for i in range(4):
+        cols = changed[i].any(0)
+        assert cols.any() and not cols.all()  # some lightness columns turned, not all
+        assert torch.equal(changed[i], changed[i][:1].expand(8, -1))  # by lightness alone

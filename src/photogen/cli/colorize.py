@@ -106,6 +106,13 @@ def add_parser(sub) -> None:
         help="lite-hints: fraction of training photos given a random hue, so that the network "
         "learns to follow hints of any colour (default 0; the bundled model: 0.5)",
     )
+    t.add_argument(
+        "--recolor-regional",
+        type=float,
+        default=0.0,
+        help="lite-hints: of the recoloured photos, the fraction turned only within a random "
+        "band of lightness (so one hint does not tint the whole photo)",
+    )
     t.add_argument("--resume", action="store_true", help="continue the run in --name")
     add_runtime_args(t)
     t.set_defaults(func=run_train)
@@ -271,6 +278,7 @@ def run_train(args: argparse.Namespace) -> int:
         init=args.init,
         freeze_encoder=args.freeze_encoder,
         recolor=args.recolor,
+        recolor_regional=args.recolor_regional,
     )
 
     def bar(it, **kw):

@@ -67,14 +67,19 @@ def simulate_hints(
     return hints, mask
 
 
-def recolor(ab: torch.Tensor, fraction: float, generator: torch.Generator | None = None):
+def recolor(ab: torch.Tensor, fraction: float, generator: torch.Generator | None = None,
+            l_channel: torch.Tensor | None = None, regional: float = 0.0):  # fmt: skip
     """Turn the hue of a random ``fraction`` of the images of a batch ``(B, 2, H, W)`` by a
     random angle (a rotation of the a*b* plane) and scale their chroma by 0.7-1.4.
 
     Used while training a hint-taking colorizer: on a recoloured photo the colours can no
     longer be guessed from the grey alone, so the network learns to follow the hints, whatever
     their colour (without it the 118 training photos taught it reds and browns and it ignored a
-    blue click). Returns ``(ab', turned)`` with ``turned`` a ``(B,)`` bool tensor.
+    blue click). With ``regional`` (a probability; needs ``l_channel`` ``(B, 1, H, W)``) a
+    turned photo is turned only within a random band of lightness (soft edges), so that one
+    hint is evidence about its own region, not the whole photo (whole-photo turns taught the
+    network to tint everything after one click). Returns ``(ab', turned)``, ``turned`` a
+    ``(B,)`` bool tensor.
     """
     b = ab.shape[0]
     turned = torch.rand(b, generator=generator) < fraction
@@ -86,6 +91,14 @@ def recolor(ab: torch.Tensor, fraction: float, generator: torch.Generator | None
     a, bb = ab[:, 0], ab[:, 1]
     c, s = cos.view(-1, 1, 1), sin.view(-1, 1, 1)
     out = torch.stack([a * c - bb * s, a * s + bb * c], 1).clamp(-110, 110)
+    if regional > 0 and l_channel is not None:
+        local = (torch.rand(b, generator=generator) < regional).to(ab.device)
+        lo = torch.rand(b, generator=generator) * 80.0  # a band of L* 15-45 wide
+        hi = lo + 15.0 + 30.0 * torch.rand(b, generator=generator)
+        lo, hi = lo.to(ab).view(-1, 1, 1, 1), hi.to(ab).view(-1, 1, 1, 1)
+        band = torch.sigmoid((l_channel - lo) / 2.0) * torch.sigmoid((hi - l_channel) / 2.0)
+        weight = torch.where(local.view(-1, 1, 1, 1), band, torch.ones_like(band))
+        out = ab + weight * (out - ab)
     return out, turned.to(ab.device)
 
 

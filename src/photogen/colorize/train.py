@@ -83,6 +83,7 @@ class TrainConfig:
     warmup: int = 100
     freeze_encoder: bool = False  # lite only: see param_groups
     recolor: float = 0.0  # lite-hints: fraction of photos given a random hue (hints.recolor)
+    recolor_regional: float = 0.0  # of those, the fraction turned in a lightness band only
     extra: dict = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
@@ -193,13 +194,13 @@ def model_hints(model: nn.Module) -> bool:
     return bool(getattr(model, "hints", False))
 
 
-def _training_hints(ab: torch.Tensor, fraction: float):
+def _training_hints(ab: torch.Tensor, fraction: float, l_channel=None, regional: float = 0.0):
     """siggraph17's simulated hints, on photos of which ``fraction`` are recoloured
     (``hints.recolor``); a recoloured photo that drew no hint keeps its true colours (with no
     hint its new colours could not be known). Returns ``(ab, hints_ab, mask)``."""
     if fraction <= 0:
         return (ab, *simulate_hints(ab))
-    turned_ab, turned = recolor(ab, fraction)
+    turned_ab, turned = recolor(ab, fraction, l_channel=l_channel, regional=regional)
     hints_ab, mask = simulate_hints(turned_ab)
     keep = turned & (mask.flatten(1).amax(1) > 0)
     # untouched photos: turned_ab == ab; a turned photo with no hint has hints_ab == 0 anyway
@@ -322,7 +323,8 @@ def train(
     for _ in bar:
         rgb = random_crops(train_images, cfg.batch_size, cfg.crop).to(device)
         l_ch, ab = split_lab(rgb)
-        hints = _training_hints(ab, cfg.recolor) if model_hints(model) else ()
+        hints = (_training_hints(ab, cfg.recolor, l_ch, cfg.recolor_regional)
+                 if model_hints(model) else ())  # fmt: skip
         if hints:
             ab, hints = hints[0], hints[1:]
         mask = hints[1] if hints else None
