@@ -42,7 +42,12 @@ def main() -> None:
                 after = float((ab[win] - target).norm(dim=1).mean())
                 wide = (slice(None), slice(None), slice(y - 20, y + 21), slice(x - 20, x + 21))
                 wide_after = float((ab[wide] - target).norm(dim=1).mean())
-                cells.append(f"{cname} {before:5.0f} -> {after:4.0f} (41px: {wide_after:4.0f})")
+                # how much the click changed the photo far from it (outside 81x81 px)
+                far = torch.ones(256, 256, dtype=torch.bool)
+                far[max(0, y - 40) : y + 41, max(0, x - 40) : x + 41] = False
+                spill = float((ab - base).norm(dim=1)[0][far].mean())
+                cells.append(f"{cname} {before:4.0f} -> {after:3.0f} (41px {wide_after:3.0f}, "
+                             f"far {spill:4.1f})")  # fmt: skip
             print(f"{spec[-30:]:<30} {name:<8} " + "  ".join(cells))
 
 
