@@ -13,21 +13,22 @@ back as JPEGs with the milliseconds the server spent.
 from __future__ import annotations
 
 import base64
-import binascii
 import importlib.util
 import io
-import json
 import threading
 import time
+from concurrent.futures import Executor
 
 import torch
+from fastapi import WebSocket
+from fastapi.responses import JSONResponse
 
-from photogen.core.image import ImageError, decode_image
+from photogen.core.image import decode_image
 from photogen.core.temporal import TemporalBlend, flow_grey
-from photogen.core.weights import WeightsError
 from photogen.pix2pix.data import from_model
 from photogen.pix2pix.video import TRANSFORMS, Pix2PixFrames, model_input
 from photogen.studio.sketch import SIDE, SketchEngine
+from photogen.studio.sketch_socket import frame_reply, serve_newest
 
 MAX_FRAME = 2 * 2**20  # bytes of one camera frame message (a 256 px JPEG is ~15 kB)
 
@@ -90,30 +91,40 @@ class LiveSession:
     def reply(self, text: str, max_pixels: int) -> dict:
         """One message ``{"id", "model", "transform", "smooth", "jpeg": base64}`` ->
         ``{"id", "input", "output", "ms"}`` (JPEGs in base64) or ``{"id", "error"}``."""
-        frame_id = None
-        try:
-            if len(text) > MAX_FRAME:
-                raise ValueError(f"camera frame too large ({len(text):,} bytes)")
-            request = json.loads(text)
-            frame_id = request.get("id")
-            try:
-                data = base64.b64decode(request["jpeg"], validate=True)
-            except binascii.Error:
-                raise ValueError("the camera frame is not base64 data") from None
-            image = decode_image(data, "camera frame", max_pixels=max_pixels, min_side=8)
-            t0 = time.perf_counter()
-            blend = self.blend if request.get("smooth") else None
-            if blend is None:
-                self.blend.prev_out = None  # a later switch to smooth starts afresh
-            shown, out = self.engine.translate(str(request["model"]),
-                                               str(request.get("transform", "none")), image,
-                                               blend)  # fmt: skip
-            ms = (time.perf_counter() - t0) * 1000
-        except (ImageError, WeightsError, ValueError, KeyError, TypeError, binascii.Error) as exc:
-            return {"id": frame_id, "error": str(exc) or type(exc).__name__}
+
+        def handle(request: dict, data: bytes) -> dict:
+            return self._translate(request, data, max_pixels)
+
+        return frame_reply(text, MAX_FRAME, "camera frame", "jpeg", handle)
+
+    def _translate(self, request: dict, data: bytes, max_pixels: int) -> dict:
+        image = decode_image(data, "camera frame", max_pixels=max_pixels, min_side=8)
+        t0 = time.perf_counter()
+        blend = self.blend if request.get("smooth") else None
+        if blend is None:
+            self.blend.prev_out = None  # a later switch to smooth starts afresh
+        shown, out = self.engine.translate(str(request["model"]),
+                                           str(request.get("transform", "none")), image,
+                                           blend)  # fmt: skip
+        ms = (time.perf_counter() - t0) * 1000
         return {
-            "id": frame_id,
             "input": base64.b64encode(jpeg(shown)).decode(),
             "output": base64.b64encode(jpeg(out)).decode(),
             "ms": round(ms, 1),
         }
+
+
+def add_live_routes(app, live: LiveEngine, pool: Executor, max_pixels: int) -> None:
+    """The tab's two routes: what it can offer, and the camera WebSocket (one
+    :class:`LiveSession` per connection, newest frame wins)."""
+
+    @app.get("/api/live/info")
+    def live_info() -> JSONResponse:
+        models = [m.public() for m in live.sketch.models.values()]
+        return JSONResponse({"models": models, "transforms": list(TRANSFORMS),
+                             "engine": live.engine})  # fmt: skip
+
+    @app.websocket("/ws/live")
+    async def live_socket(ws: WebSocket) -> None:
+        session = LiveSession(live)
+        await serve_newest(ws, lambda text: session.reply(text, max_pixels), pool)

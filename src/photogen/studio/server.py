@@ -30,11 +30,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
-from photogen.pix2pix.video import TRANSFORMS
 from photogen.studio.colorize import ColorizeService, find_colorizers
 from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import JobManager
-from photogen.studio.live import LiveEngine, LiveSession
+from photogen.studio.live import LiveEngine, add_live_routes
 from photogen.studio.matching import MatchService
 from photogen.studio.methods import (
     find_pixelcnn_models,
@@ -44,7 +43,7 @@ from photogen.studio.methods import (
     texture_job,
 )
 from photogen.studio.sketch import SketchEngine, example_drawing, find_models
-from photogen.studio.sketch_socket import serve_newest, serve_sketch
+from photogen.studio.sketch_socket import serve_sketch
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
     "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
@@ -360,18 +359,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     async def sketch_socket(ws: WebSocket) -> None:
         await serve_sketch(ws, engine, pool, config.max_pixels)
 
-    live = LiveEngine(engine, config.engine)
-
-    @app.get("/api/live/info")
-    def live_info() -> JSONResponse:
-        models = [m.public() for m in engine.models.values()]
-        return JSONResponse({"models": models, "transforms": list(TRANSFORMS),
-                             "engine": live.engine})  # fmt: skip
-
-    @app.websocket("/ws/live")
-    async def live_socket(ws: WebSocket) -> None:
-        session = LiveSession(live)
-        await serve_newest(ws, lambda text: session.reply(text, config.max_pixels), pool)
+    add_live_routes(app, LiveEngine(engine, config.engine), pool, config.max_pixels)
 
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
 

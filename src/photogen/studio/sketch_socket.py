@@ -71,16 +71,29 @@ async def serve_newest(ws: WebSocket, handle, pool: Executor) -> None:
             task.cancel()
 
 
-def _sketch_reply(engine: SketchEngine, text: str, max_pixels: int) -> dict:
-    """One frame, start to end, on the worker thread; every failure becomes ``error``."""
+def frame_reply(text: str, limit: int, what: str, field: str, handle) -> dict:
+    """One WebSocket frame ``{"id", FIELD: base64, ...}``, start to end, on the worker thread:
+    size check, JSON, base64, then ``handle(request, data) -> dict`` (the reply's other
+    fields); every failure becomes ``{"id", "error"}`` with one line for the page."""
     frame_id = None
     try:
-        if len(text) > MAX_MESSAGE:
-            raise ValueError(f"drawing too large ({len(text):,} bytes; at most {MAX_MESSAGE:,})")
+        if len(text) > limit:
+            raise ValueError(f"{what} too large ({len(text):,} bytes; at most {limit:,})")
         request = json.loads(text)
         frame_id = request.get("id")
-        data = base64.b64decode(request["png"], validate=True)
-        png, ms = engine.translate_png(str(request["model"]), data, max_pixels)
-    except (ImageError, WeightsError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        try:
+            data = base64.b64decode(request[field], validate=True)
+        except binascii.Error:
+            raise ValueError(f"the {what} is not base64 data") from None
+        reply = handle(request, data)
+    except (ImageError, WeightsError, ValueError, KeyError, TypeError) as exc:
         return {"id": frame_id, "error": str(exc) or type(exc).__name__}
-    return {"id": frame_id, "png": base64.b64encode(png).decode(), "ms": round(ms, 1)}
+    return {"id": frame_id, **reply}
+
+
+def _sketch_reply(engine: SketchEngine, text: str, max_pixels: int) -> dict:
+    def handle(request: dict, data: bytes) -> dict:
+        png, ms = engine.translate_png(str(request["model"]), data, max_pixels)
+        return {"png": base64.b64encode(png).decode(), "ms": round(ms, 1)}
+
+    return frame_reply(text, MAX_MESSAGE, "drawing", "png", handle)
