@@ -9,6 +9,7 @@ import torch
 
 from photogen.core.samples import available_samples, load_sample
 from photogen.experiments.base import Outcome, Settings, register
+from photogen.gatys.losses import gram_matrix
 from photogen.gatys.pyramid import fit_max_side, resize
 
 # Gatys 2015 Fig. 2 matches Gram matrices at layers up to conv1_1, pool1, ..., pool4 of VGG19;
@@ -21,14 +22,28 @@ NAMES = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
 
 
 def _network() -> str:
-    """VGG19 when its weights are on this machine, else the offline default."""
-    from photogen.nets.features import build_network
+    """VGG19 when its weights are on this machine, else the offline default (checked without
+    loading the 548 MB of weights, which the experiment then loads once)."""
+    import photogen.nets.vgg  # noqa: F401 - registers the vgg19 weights entry
+    from photogen.core.weights import WeightsError, resolve
 
     try:
-        build_network("vgg19")
+        resolve("vgg19", allow_download=False)
         return "vgg19"
-    except Exception:  # noqa: BLE001 - not cached and offline: the stand-in is documented
+    except WeightsError:  # not cached and offline: the stand-in is documented
         return "efficientnet_lite0"
+
+
+@torch.no_grad()
+def _grams(judge, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {k: gram_matrix(v) for k, v in judge(image).items()}
+
+
+def _gram_distance(judge, image: torch.Tensor, ref: dict[str, torch.Tensor]) -> float:
+    """Mean over the judge's layers of ``|G(image) - G_ref| / |G_ref|`` (Gram matrices)."""
+    grams = _grams(judge, image)
+    total = sum(float((grams[k] - g).norm() / g.norm()) for k, g in ref.items())
+    return round(total / len(ref), 4)
 
 
 def _tile_row(images: list[torch.Tensor], side: int) -> torch.Tensor:
@@ -56,7 +71,6 @@ def _pick(*names: str) -> str:
 )
 def texture_layers(folder: Path, s: Settings) -> Outcome:
     from photogen.core.image import save_image
-    from photogen.gatys.losses import gram_matrix
     from photogen.gatys.texture import TextureConfig, synthesize_texture
     from photogen.nets.features import FeatureExtractor, build_network
 
@@ -68,20 +82,15 @@ def texture_layers(folder: Path, s: Settings) -> Outcome:
     source = resize(source, fit_max_side(*source.shape[-2:], size))
     steps = 10 if s.tiny else (300 if s.full else 120)
     judge = FeatureExtractor(build_network(network), layers).to(s.device)
-    with torch.no_grad():
-        ref = {k: gram_matrix(v) for k, v in judge(source.to(s.device)).items()}
+    ref = _grams(judge, source.to(s.device))
     outputs, distance = [], {}
     for i, top in enumerate(NAMES):
         cfg = TextureConfig(network=network, layers={ly: 1.0 for ly in layers[: i + 1]},
                             steps=steps, seed=s.seed)  # fmt: skip
         out = synthesize_texture(source, cfg, device=s.device).image
         outputs.append(out)
-        with torch.no_grad():
-            feats = judge(out.to(s.device))
         # how far the result is from the example at every depth (all five layers)
-        distance[top] = round(float(sum(
-            ((gram_matrix(feats[k]) - ref[k]).norm() / ref[k].norm()).item() for k in layers
-        ) / len(layers)), 4)  # fmt: skip
+        distance[top] = _gram_distance(judge, out.to(s.device), ref)
         s.log(f"texture-layers: up to {top}: mean relative Gram distance {distance[top]}")
     save_image(_tile_row(outputs + [source], 256), folder / "texture_layers.png")
     values = list(distance.values())
@@ -106,7 +115,6 @@ def texture_layers(folder: Path, s: Settings) -> Outcome:
 )
 def style_tradeoff(folder: Path, s: Settings) -> Outcome:
     from photogen.core.image import save_image
-    from photogen.gatys.losses import gram_matrix
     from photogen.gatys.style import StyleConfig, stylize
     from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
@@ -129,20 +137,15 @@ def style_tradeoff(folder: Path, s: Settings) -> Outcome:
     # network's default style weight, 1e3, is ratio 1e-3)
     ratios = [1e2, 1e1, 1.0, 1e-1, 1e-3] if not s.tiny else [1e2, 1e-1]
     judge = FeatureExtractor(build_network(network), list(spec.style_layers)).to(s.device)
-    with torch.no_grad():
-        s_small = resize(style, fit_max_side(*style.shape[-2:], size))
-        ref = {k: gram_matrix(v) for k, v in judge(s_small).items()}
+    s_small = resize(style, fit_max_side(*style.shape[-2:], size))
+    ref = _grams(judge, s_small)
     grid, style_distance, content_error = [], {}, {}
     for ratio in ratios:  # alpha / beta: content weight over style weight (the paper's axis)
         cfg = StyleConfig(network=network, content_weight=1.0, style_weight=1.0 / ratio,
                           max_size=size, steps=steps, seed=s.seed)  # fmt: skip
         out = stylize(content, [style], cfg, device=s.device).image
         grid.append(out)
-        with torch.no_grad():
-            feats = judge(out)
-        style_distance[f"{ratio:g}"] = round(float(sum(
-            ((gram_matrix(feats[k]) - ref[k]).norm() / ref[k].norm()).item() for k in ref
-        ) / len(ref)), 4)  # fmt: skip
+        style_distance[f"{ratio:g}"] = _gram_distance(judge, out, ref)
         content_error[f"{ratio:g}"] = round(float((out - small).abs().mean()), 4)
     save_image(_tile_row(recon + [small], 192), folder / "content_reconstructions.png")
     save_image(_tile_row(grid + [style], 192), folder / "style_content_ratio.png")
