@@ -40,7 +40,6 @@ class TemporalBlend:
         self.alpha, self.preset = alpha, preset
         self.prev_grey: np.ndarray | None = None
         self.prev_out: torch.Tensor | None = None
-        self.pair: FlowPair | None = None  # the last flow computed, for reuse
 
     def flow(self, grey: np.ndarray) -> FlowPair | None:
         """The flow from the previous frame to ``grey`` (None on the first frame or a cut to
@@ -49,16 +48,17 @@ class TemporalBlend:
             return None
         return FlowPair(self.prev_grey, grey, self.preset, PHOTOMETRIC, consistency=False)
 
-    def step(self, grey: np.ndarray, value: torch.Tensor, pair: FlowPair | None = None):
+    def step(self, grey: np.ndarray, value: torch.Tensor) -> torch.Tensor:
         """Blend ``value`` (``(1, C, H, W)``, the method's result for the frame whose grey
-        levels are ``grey``) with the previous result; remember and return the blend."""
-        pair = pair if pair is not None else self.flow(grey)
+        levels are ``grey``) with the previous result; remember and return the blend. The
+        flow is computed only when there is a previous result of the same shape to carry."""
         out = value
-        ready = pair is not None and self.prev_out is not None and self.alpha > 0
-        if ready and self.prev_out.shape == value.shape:
-            warped, mask = pair.warp_previous(self.prev_out.to(value.device))
-            out = value + self.alpha * mask.to(value) * (warped - value)
-        self.prev_grey, self.prev_out, self.pair = grey, out.detach(), pair
+        if self.alpha > 0 and self.prev_out is not None and self.prev_out.shape == value.shape:
+            pair = self.flow(grey)
+            if pair is not None:
+                warped, mask = pair.warp_previous(self.prev_out.to(value.device))
+                out = value + self.alpha * mask.to(value) * (warped - value)
+        self.prev_grey, self.prev_out = grey, out.detach()
         return out
 
     def state(self) -> dict[str, torch.Tensor]:

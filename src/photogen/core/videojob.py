@@ -166,6 +166,7 @@ def process_video(
         write_text_atomic(manifest, json.dumps(fingerprint, indent=1))
     done = _done_chunks(parts)
     skip = sum(len(m["pts"]) for m in done)
+    chunks = len(done)  # the next chunk's number
     if done:
         k = len(done) - 1
         processor.load_state(load_file(str(parts / f"chunk_{k:05d}.state.safetensors")))
@@ -193,14 +194,14 @@ def process_video(
         if progress:
             progress(skip + processed, total)
         if len(pending) == chunk:
-            _write_chunk(parts, len(done), pending, processor.state())
-            done.append({"pts": [p for p, _ in pending]})
+            _write_chunk(parts, chunks, pending, processor.state())
+            chunks += 1
             pending = []
         if stop_after is not None and processed >= stop_after:
             return VideoReport(skip + processed, time.perf_counter() - t0, processed, skip,
                                errors, (0, 0))  # fmt: skip
     if pending:
-        _write_chunk(parts, len(done), pending, processor.state())
+        _write_chunk(parts, chunks, pending, processor.state())
     seconds = time.perf_counter() - t0
     done = _done_chunks(parts)
     if not done:
