@@ -10,11 +10,12 @@ from photogen.core.samples import load_sample, pan_clip
 FPS = 24
 
 
-def write_clip(path, frames, fps=FPS, audio_seconds=None, codec="libx264"):
-    """An H.264 clip of ``frames`` ((1, 3, H, W) in [0, 1]) with an AAC sine track."""
+def write_clip(path, frames, fps=FPS, audio_seconds=None, codec="libx264", container=None):
+    """A clip of ``frames`` ((1, 3, H, W) in [0, 1]): H.264 by default, optionally with an AAC
+    sine track; ``codec="rawvideo", container="yuv4mpegpipe"`` for Chromium's fake camera."""
     import av
 
-    out = av.open(str(path), mode="w")
+    out = av.open(str(path), mode="w", format=container)
     vs = out.add_stream(codec, rate=fps, options={"crf": "12"} if codec == "libx264" else {})
     h, w = frames[0].shape[-2:]
     vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.studio.conftest import serve_studio
@@ -18,25 +16,14 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 
 def write_y4m(path: Path, frames: int = 48, fps: int = 24) -> Path:
     """A 320x240 clip Chromium's fake camera can play: a photo panning by 4 px a frame."""
-    import av
     import torch
 
     from photogen.core.samples import load_sample, pan_clip
+    from tests.core.conftest import write_clip
 
     img = torch.nn.functional.interpolate(load_sample("astronaut"), size=(512, 512), mode="area")
-    out = av.open(str(path), mode="w", format="yuv4mpegpipe")
-    vs = out.add_stream("rawvideo", rate=fps)
-    vs.width, vs.height, vs.pix_fmt = 320, 240, "yuv420p"
-    for i, f in enumerate(pan_clip(img, frames, (240, 320), (4, 2))):
-        rgb = (f[0].permute(1, 2, 0) * 255).round().byte().numpy()
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts, frame.time_base = i, Fraction(1, fps)
-        for p in vs.encode(frame):
-            out.mux(p)
-    for p in vs.encode():
-        out.mux(p)
-    out.close()
-    return path
+    clip = pan_clip(img, frames, (240, 320), (4, 2))
+    return write_clip(path, clip, fps, codec="rawvideo", container="yuv4mpegpipe")
 
 
 @pytest.fixture(scope="module")
