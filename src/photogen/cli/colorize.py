@@ -49,8 +49,16 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="X,Y,A,B",
-        help="siggraph17 and lite-hints models: colour hint, input pixel (X, Y) gets ab (A, B); "
-        "repeatable",
+        help="colour hint, any model: the photo's pixel (X, Y) (x right, y down) and its region "
+        "get ab (A, B) (CIE Lab, about -110..110); repeatable. On a video: pixels of the first "
+        "frame, carried along the optical flow",
+    )
+    p.add_argument(
+        "--hints",
+        type=Path,
+        metavar="SCRIBBLES.png",
+        help="a picture of coloured marks over the grey photo (or on a transparent layer): each "
+        "mark colours its region (Levin et al. 2004); any size with the photo's aspect ratio",
     )
     p.add_argument(
         "--bf16",
@@ -62,7 +70,8 @@ def add_parser(sub) -> None:
                    "optical flow", engines=True)  # fmt: skip
     add_runtime_args(p)
     p.set_defaults(func=run)
-    declare_paths(p, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
+    declare_paths(p, {"inputs": "images", "model": "model", "hints": "file"},
+                  {"output": "file-or-folder"})  # fmt: skip
 
     t = sub.add_parser(
         "colorize-train",
@@ -161,8 +170,9 @@ def rewrite_argv(argv: list[str]) -> list[str]:
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
-        default="lite",
-        help="lite (bundled, offline), eccv16, siggraph17 (official weights, downloaded once), "
+        default="auto",
+        help="auto (default: the best installed, siggraph17 > eccv16 > the bundled lite), lite, "
+        "lite-hints, eccv16, siggraph17 (official weights: 'photogen weights fetch NAME' once), "
         "a weights file, or a training run folder",
     )
     p.add_argument(
@@ -189,23 +199,54 @@ def _output_for(out: Path, src: Path, batch: bool) -> Path:
     return out / f"{src.stem}{suffix}"
 
 
+def _load(args: argparse.Namespace, device):
+    """The colorizer of ``--model``; ``auto`` names its choice in one line on stderr."""
+    from photogen.colorize.pipeline import choose_auto, load_model
+
+    spec = args.model
+    if spec == "auto":
+        spec, line = choose_auto()
+        info(args, line)
+    return load_model(spec, args.temperature).to(device)
+
+
 def _run_video(args: argparse.Namespace, src: Path, device) -> int:
-    from photogen.colorize.pipeline import load_model
     from photogen.colorize.video import ColorizeFrames
 
-    if args.hint:
-        raise UsageError("--hint is for photos; a video is colorized automatically")
-    model = load_model(args.model, args.temperature).to(device)
+    if args.hints:
+        raise UsageError("--hints (a scribble picture) is for photos; on a video give --hint "
+                         "points of the first frame")  # fmt: skip
+    points = _parse_hints(args.hint)
+    model = _load(args, device)
     temporal = not args.no_temporal
-    processor = ColorizeFrames(model, args.size, temporal, device=device, engine=args.engine)
-    settings = {"method": "colorize", "model": str(args.model), "size": args.size,
-                "temperature": args.temperature, "temporal": temporal}  # fmt: skip
+    processor = ColorizeFrames(model, args.size, temporal, device=device, engine=args.engine,
+                               hints=points)  # fmt: skip
+    settings = {"method": "colorize", "model": getattr(model, "name", str(args.model)),
+                "size": args.size, "temperature": args.temperature, "temporal": temporal,
+                "hints": [list(p) for p in points]}  # fmt: skip
     return run_video(args, src, processor, settings, "colorize")
 
 
+def _scribbles(path: Path | None):
+    """The strokes of a scribble picture (``--hints``), or None."""
+    from photogen.colorize.propagate import scribble_hints
+    from photogen.core.image import read_image
+
+    if path is None:
+        return None
+    marks = read_image(path, keep_alpha=True)
+    if not bool((marks[:, 3] < 1).any()):
+        marks = marks[:, :3]  # opaque: the marks are the coloured pixels
+    ab, mask = scribble_hints(marks)
+    if not mask.any():
+        raise UsageError(f"{path}: no coloured marks found (chroma >= 10, or paint on a "
+                         "transparent layer)")  # fmt: skip
+    return ab, mask
+
+
 def run(args: argparse.Namespace) -> int:
-    from photogen.colorize.models import hints_from_points
-    from photogen.colorize.pipeline import colorize_files, load_model
+    from photogen.colorize.pipeline import colorize_files
+    from photogen.colorize.propagate import ColourHints
     from photogen.core.device import autocast_dtype
 
     device = setup_runtime(args)
@@ -221,22 +262,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no images found in " + " ".join(args.inputs))
     batch = len(paths) > 1 or any(Path(i).is_dir() for i in args.inputs)
     check_output(args.output, batch)
-    hints = _parse_hints(args.hint)
-    model = load_model(args.model, args.temperature).to(device)
-    if hints and getattr(model, "arch", "") not in ("siggraph17", "lite-hints"):
-        raise UsageError("--hint needs a model that takes hints (siggraph17, lite-hints)")
+    points = _parse_hints(args.hint)
+    strokes = _scribbles(args.hints)
+    model = _load(args, device)
     amp = autocast_dtype(device) if args.bf16 else None
     if args.bf16 and amp is None:
         info(args, "--bf16: this CPU has no native bf16 units; running in float32")
 
-    def hints_for(rgb: torch.Tensor):
+    def hints_for(rgb: torch.Tensor) -> ColourHints:
         h, w = rgb.shape[-2:]
-        n = args.size
-        pts = [
-            (min(n - 1, int(y * n / h)), min(n - 1, int(x * n / w)), a, b) for x, y, a, b in hints
-        ]
-        ab, mask = hints_from_points(pts, n, n, radius=1)
-        return ab.to(device), mask.to(device)
+        if strokes is not None:
+            sh, sw = strokes[1].shape[-2:]
+            if abs(sh / sw - h / w) > 0.02 * h / w:
+                raise ValueError(f"the scribble picture is {sw}x{sh}, the photo {w}x{h}: "
+                                 "their aspect ratios differ")  # fmt: skip
+        for x, y, _, _ in points:
+            if not (0 <= x < w and 0 <= y < h):
+                raise ValueError(f"--hint at ({x:g}, {y:g}) is outside the {w}x{h} photo")
+        return ColourHints(points=list(points), strokes=strokes)
 
     bar = tqdm(total=len(paths), desc="colorize", unit="img", disable=args.quiet)
 
@@ -248,8 +291,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = [_output_for(args.output, p, batch) for p in paths]
     failed = colorize_files(
         model, paths, outputs, args.size, device, amp,
-        hints_for=hints_for if hints else None, max_pixels=args.max_pixels,
-        on_error=on_error, on_done=lambda p: bar.update(1),
+        hints_for=hints_for if (points or strokes is not None) else None,
+        max_pixels=args.max_pixels, on_error=on_error, on_done=lambda p: bar.update(1),
     )  # fmt: skip
     bar.close()
     info(args, f"{len(paths) - failed} of {len(paths)} colorized -> {args.output}")

@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,15 @@ from torch import nn
 from photogen.core.color import lab_to_rgb, lightness
 from photogen.core.weights import WeightsEntry, register
 
+if TYPE_CHECKING:
+    from photogen.colorize.propagate import ColourHints, PropagationConfig
+
 MODELS = ("lite", "lite-hints", "eccv16", "siggraph17")
+# The networks with a hint input (Zhang et al. 2017's layout and photogen's lite-hints): the
+# one list the CLI, the studio and the video path read.
+HINT_ARCHS = ("siggraph17", "lite-hints")
+# ``auto``: the best colorizer installed, best first (the official ones need a download).
+AUTO_ORDER = ("siggraph17", "eccv16", "lite")
 _DATA = Path(__file__).resolve().parent.parent / "data"
 LITE_FILE = "colorize-lite.safetensors"
 HINTS_FILE = "colorize-lite-hints.safetensors"
@@ -40,7 +49,7 @@ register(
         name="colorize-lite",
         filename=LITE_FILE,
         url=None,
-        sha256="eb913e11c357895cf8d5f90b127ecf9ead494a800d4c23f6892959dee210b672",
+        sha256="ca74fba18a5091e1723a2e1c87830448dcdec7cb2f36901b88a1a4116367cad3",
         description="photogen's own lite colorizer, trained offline (ships with photogen)",
         locate=_locate(LITE_FILE),
         hint="it ships inside the photogen package; reinstall photogen",
@@ -69,24 +78,63 @@ def _arch_of(state: dict[str, torch.Tensor]) -> str:
     raise ValueError("the weights match none of lite, lite-hints, eccv16, siggraph17")
 
 
+def installed_models() -> list[str]:
+    """The model names usable without a download, in :data:`MODELS` order."""
+    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
+    from photogen.core.weights import WeightsError, resolve
+
+    found = []
+    for name in MODELS:
+        try:
+            resolve(_registry_name(name), allow_download=False)
+        except (WeightsError, OSError):
+            continue
+        found.append(name)
+    return found
+
+
+def choose_auto() -> tuple[str, str]:
+    """``(name, one line for the user)``: the best colorizer installed (siggraph17, then
+    eccv16, then the bundled lite), and what to fetch for a better one."""
+    have = installed_models()
+    name = next((n for n in AUTO_ORDER if n in have), "lite")
+    line = f"colorizer: {name} (the best installed)"
+    if name == "lite":
+        line = ("colorizer: lite (bundled); for better colours fetch the official model once: "
+                "photogen weights fetch siggraph17")  # fmt: skip
+    return name, line
+
+
+def _registry_name(name: str) -> str:
+    return f"colorize-{name}" if name.startswith("lite") else name
+
+
+def takes_hints(model: nn.Module) -> bool:
+    """Whether ``model`` has a hint input (:data:`HINT_ARCHS`)."""
+    return getattr(model, "arch", "") in HINT_ARCHS
+
+
 def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> nn.Module:
-    """A colorizer in eval mode from a name (``lite``, ``eccv16``, ``siggraph17``), a weights
-    file (ours: ``.safetensors``; the released ``.pth``: loaded with ``weights_only=True``), or
-    a training run folder (its ``model.safetensors``)."""
+    """A colorizer in eval mode from a name (``auto``, ``lite``, ``lite-hints``, ``eccv16``,
+    ``siggraph17``), a weights file (ours: ``.safetensors``; the released ``.pth``: loaded with
+    ``weights_only=True``), or a training run folder (its ``model.safetensors``). ``auto`` is
+    :func:`choose_auto`'s choice; the model's ``name`` attribute says which was loaded."""
     from photogen.colorize.lite import LiteColorizer
     from photogen.colorize.models import ECCV16, SIGGRAPH17
     from photogen.core.weights import load_state_dict, resolve
 
     spec = str(spec)
+    if spec == "auto":
+        spec = choose_auto()[0]
     if spec in MODELS:
-        path = resolve(f"colorize-{spec}" if spec.startswith("lite") else spec)
+        path = resolve(_registry_name(spec))
     else:
         path = Path(spec)
         if path.is_dir():
             path = path / "model.safetensors"
         if not path.exists():
             raise ValueError(
-                f"--model {spec}: no such model name or file (names: {', '.join(MODELS)})"
+                f"{spec}: no such colorizer name or file (names: auto, {', '.join(MODELS)})"
             )
     state = load_state_dict(path)
     arch = _arch_of(state)
@@ -97,6 +145,7 @@ def load_model(spec: str | os.PathLike = "lite", temperature: float = 0.38) -> n
     if arch != "siggraph17":
         model.temperature = temperature
     model.arch = arch
+    model.name = spec if spec in MODELS else arch
     # channels_last: oneDNN's preferred layout, ~10% faster for eccv16's 3x3 convs on a CPU
     return model.eval().to(memory_format=torch.channels_last)
 
@@ -133,16 +182,57 @@ def predict_ab(
     return ab
 
 
+def network_hints(hints: ColourHints, height: int, width: int, size: int = 256,
+                  radius: int = 2) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """A hint-taking network's hint input at ``size`` x ``size`` (ab, mask) for a photo of
+    ``height`` x ``width``: each point a ``(2 radius + 1)``-pixel patch (the paper's hints),
+    each stroke the network pixels it touches."""
+    from photogen.colorize.propagate import rasterize
+
+    return rasterize(hints, size, size, height, width, radius)
+
+
+@torch.inference_mode()
+def guided_ab(
+    model: nn.Module,
+    l_channel: torch.Tensor,
+    hints: ColourHints | None,
+    size: int = 256,
+    auto_ab: torch.Tensor | None = None,
+    autocast: torch.dtype | None = None,
+    config: PropagationConfig | None = None,
+) -> torch.Tensor:
+    """ab ``(1, 2, H, W)`` for L ``(1, 1, H, W)``: the network's automatic colours, and the
+    user's hints propagated into their regions (:mod:`photogen.colorize.propagate`); a
+    hint-taking network also receives the hints. ``auto_ab``: the automatic ab when already
+    computed (the studio keeps it between clicks)."""
+    from photogen.colorize.propagate import PropagationConfig, propagate
+
+    if auto_ab is None:
+        auto_ab = predict_ab(model, l_channel, size, None, autocast)
+    if not hints:
+        return auto_ab
+    hinted = None
+    if takes_hints(model):
+        h, w = l_channel.shape[-2:]
+        ab, mask = network_hints(hints, h, w, size)
+        device = l_channel.device
+        hinted = predict_ab(model, l_channel, size, (ab.to(device), mask.to(device)), autocast)
+    return propagate(l_channel, auto_ab, hints, hinted, config or PropagationConfig())
+
+
 @torch.inference_mode()
 def colorize_tensor(
     model: nn.Module,
     rgb: torch.Tensor,
     size: int = 256,
     device: torch.device | None = None,
-    hints: tuple[torch.Tensor, torch.Tensor] | None = None,
+    hints: ColourHints | None = None,
     autocast: torch.dtype | None = None,
+    auto_ab: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Colorize sRGB ``(B, 3, H, W)`` in [0, 1] (colour or grey; only its L is used).
+    """Colorize sRGB ``(B, 3, H, W)`` in [0, 1] (colour or grey; only its L is used), with
+    optional colour hints (one photo, ``B = 1``) propagated into their regions.
 
     Returns:
         sRGB ``(B, 3, H, W)``: the input's L with the predicted ab.
@@ -150,8 +240,11 @@ def colorize_tensor(
     device = device or next(model.parameters()).device
     model = model.to(device)
     l_channel = lightness(rgb.to(device))
-    ab = predict_ab(model, l_channel, size, hints, autocast)
-    lab = torch.cat([l_channel, ab], dim=1)
+    if hints:
+        ab = guided_ab(model, l_channel, hints, size, auto_ab, autocast)
+    else:
+        ab = auto_ab if auto_ab is not None else predict_ab(model, l_channel, size, None, autocast)
+    lab = torch.cat([l_channel, ab.to(l_channel)], dim=1)
     del l_channel, ab
     return lab_to_rgb(lab).cpu()
 
@@ -163,7 +256,7 @@ def colorize_files(
     size: int = 256,
     device: torch.device | None = None,
     autocast: torch.dtype | None = None,
-    hints_for: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    hints_for: Callable[[torch.Tensor], ColourHints] | None = None,
     max_pixels: int | None = None,
     on_error: Callable[[Path, Exception], None] | None = None,
     on_done: Callable[[Path], None] | None = None,

@@ -79,6 +79,20 @@ def set_threads(n: int | None = None) -> int:
     return n
 
 
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_flags() -> str:
+    """The CPU's SIMD flags that decide which kernels run (for benchmarks to print), e.g.
+    ``"avx2 fma avx512f avx512_bf16"``; ``"unknown"`` where /proc/cpuinfo is unreadable."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            words = set(next((ln for ln in f if ln.startswith("flags")), "").split())
+    except OSError:
+        return "unknown"
+    return " ".join(flag for flag in SIMD_FLAGS if flag in words) or "none of " + ",".join(SIMD_FLAGS)
+
+
 def cpu_has_bf16() -> bool:
     """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where autocast pays."""
     try:
