@@ -87,3 +87,31 @@ def tinted_photo_folders(root, per_label: int = 30, seed: int = 0):
             img = torch.nn.functional.interpolate(img, size=(48, 64), mode="bicubic")
             save_image(img.clamp(0, 1), root / label / f"{i:02d}.png")
     return root
+
+
+@pytest.fixture
+def http_file(tmp_path):
+    """A small file served over HTTP on 127.0.0.1 (a real socket, as an online user's
+    download): ``(url, digest, size)``; the server stops after the test."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    root = tmp_path / "served"
+    root.mkdir()
+    data = bytes(range(256)) * 1200  # 307,200 bytes: several chunks
+    (root / "model.pth").write_bytes(data)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/model.pth"
+    yield url, hashlib.sha256(data).hexdigest(), len(data)
+    server.shutdown()
+    server.server_close()

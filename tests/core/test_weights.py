@@ -126,3 +126,47 @@ def test_cli_weights_fetch_for_real_and_offline(home, remote, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot download tiny.pth" in err[0] and str(cached) in err[0]
     assert not cached.exists() and list(cached.parent.iterdir()) == []
+
+
+def test_download_over_http_reports_progress_and_checks_the_digest(home, http_file):
+    url, digest, size = http_file
+    entry = W.register(W.WeightsEntry("http-test", "http-test.pth", url, digest[:8]))
+    seen = []
+    path = W.download(entry, progress=lambda done, total: seen.append((done, total)))
+    assert W.sha256_file(path) == digest
+    assert seen[-1] == (size, size) and len(seen) > 1  # progress in bytes, with the total
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    bad = W.register(W.WeightsEntry("http-bad", "http-bad.pth", url, "0" * 8))
+    with pytest.raises(W.WeightsError, match="does not match"):
+        W.download(bad)
+    assert not W.cache_path(bad).exists()
+
+
+def test_a_cancelled_download_leaves_nothing(home, http_file):
+    url, digest, _ = http_file
+    entry = W.register(W.WeightsEntry("http-cancel", "http-cancel.pth", url, digest[:8]))
+
+    class Cancelled(Exception):
+        pass
+
+    def progress(done, total):
+        if done > 100_000:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        W.download(entry, progress=progress)
+    folder = W.cache_path(entry).parent
+    assert not any(folder.iterdir())  # neither the file nor a temporary one
+
+
+def test_offline_download_is_one_line(home):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    entry = W.register(W.WeightsEntry("http-off", "off.pth", f"http://127.0.0.1:{port}/x", "ab" * 4))
+    with pytest.raises(W.WeightsError) as info:
+        W.download(entry, timeout=5)
+    msg = str(info.value)
+    assert "\n" not in msg and "cannot download off.pth" in msg and "by hand" in msg

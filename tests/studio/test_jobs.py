@@ -205,10 +205,11 @@ def test_pixelcnn_completion_keeps_the_visible_pixels(pixelcnn_run):
 
 
 def test_colorize_full_resolution_temperature_and_hints(tmp_path):
-    """lite: the photo's own lightness at full size, a lower temperature is more colourful, no
-    hints; a siggraph17-type network (random weights here) takes hints and they change it."""
+    """lite: the photo's own lightness at full size, a lower temperature is more colourful;
+    every model takes hints (propagated into their region); a siggraph17-type network (random
+    weights here) also takes them in its own input."""
     from photogen.colorize.models import SIGGRAPH17
-    from photogen.core.color import rgb_to_lab
+    from photogen.core.color import lab_to_rgb, rgb_to_lab
 
     net = SIGGRAPH17()
     g = torch.Generator().manual_seed(0)
@@ -218,8 +219,10 @@ def test_colorize_full_resolution_temperature_and_hints(tmp_path):
     torch.save(net.state_dict(), tmp_path / "sig.pth")
     app = create_app(StudioConfig(colorizers=[str(tmp_path / "sig.pth")]))
     c = _visitor(app)
-    listed = {m["name"]: m["hints"] for m in c.get("/api/colorize/models").json()}
-    assert listed["lite"] is False and listed["sig"] is True
+    described = {m["name"]: m for m in c.get("/api/colorize/models").json()}
+    assert described["lite"]["hints"] and not described["lite"]["network_hints"]
+    assert described["sig"]["network_hints"]
+    assert not described["siggraph17"]["installed"] and described["siggraph17"]["download_mb"]
     photo = _png(5, (72, 100))
     out = {}
     for t in ("0.1", "1.0"):
@@ -231,9 +234,17 @@ def test_colorize_full_resolution_temperature_and_hints(tmp_path):
     assert (out["0.1"][:, 0] - original[:, 0]).abs().mean() < 1.0  # its own lightness
     chroma = {t: float(v[:, 1:].norm(dim=1).mean()) for t, v in out.items()}
     assert chroma["0.1"] > chroma["1.0"]  # annealed mean: towards the mode is more colourful
-    hint = '[[0.5, 0.5, "#ff0000"]]'
+    hint = '[[0.25, 0.75, "#ff0000"]]'
+    plain_lite = decode_image(c.post("/api/colorize", files={"photo": ("p.png", photo)}).content)
     r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"hints": hint})
-    assert r.status_code == 422 and "takes no colour hints" in r.json()["error"]
+    assert r.status_code == 200
+    got = rgb_to_lab(decode_image(r.content))[:, :, 54:55, 25:26]  # x = 0.25 w, y = 0.75 h
+    # the asked ab at the photo's own lightness, as the sRGB gamut lets it be shown
+    red_ab = rgb_to_lab(torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1))[:, 1:]
+    shown = rgb_to_lab(lab_to_rgb(torch.cat([got[:, :1], red_ab], 1)))
+    assert float((got[0, 1:, 0, 0] - shown[0, 1:, 0, 0]).norm()) < 20
+    far = (rgb_to_lab(decode_image(r.content)) - rgb_to_lab(plain_lite))[0, 1:, :15, 80:]
+    assert float(far.norm(dim=0).mean()) < 3
     plain = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"model": "sig"})
     hinted = c.post("/api/colorize", files={"photo": ("p.png", photo)},
                     data={"model": "sig", "hints": hint})  # fmt: skip
@@ -244,3 +255,36 @@ def test_colorize_full_resolution_temperature_and_hints(tmp_path):
     bad = c.post("/api/colorize", files={"photo": ("p.png", photo)},
                  data={"model": "sig", "hints": '[[2, 0.5, "#ff0000"]]'})  # fmt: skip
     assert bad.status_code == 422 and "outside the photo" in bad.json()["error"]
+
+
+def test_the_official_colorizers_are_offered_and_downloaded_as_a_job(tmp_path, monkeypatch,
+                                                                       http_file):  # fmt: skip
+    """Not installed -> offered with a size; the download job reports bytes, checks the
+    sha256, and the model is then installed; offline -> the job ends with one line."""
+    import socket
+
+    import photogen.colorize.models  # noqa: F401
+    from photogen.core import weights as W
+
+    monkeypatch.setenv("PHOTOGEN_HOME", str(tmp_path / "home"))
+    url, digest, size = http_file
+    monkeypatch.setitem(W.REGISTRY, "eccv16", W.WeightsEntry("eccv16", "e.pth", url, digest))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/s.pth"
+    monkeypatch.setitem(W.REGISTRY, "siggraph17",
+                        W.WeightsEntry("siggraph17", "s.pth", closed, "ab" * 4))  # fmt: skip
+    c = _visitor(create_app(StudioConfig()))
+    offered = {m["name"]: m for m in c.get("/api/colorize/models").json()}
+    assert not offered["eccv16"]["installed"] and offered["eccv16"]["download_mb"] > 100
+    job = c.post("/api/jobs/weights", data={"name": "eccv16"}).json()
+    status = _wait(c, job["id"])
+    assert status["status"] == "done" and status["done"] == status["total"] == size
+    assert W.sha256_file(W.cache_path(W.REGISTRY["eccv16"])) == digest
+    offered = {m["name"]: m for m in c.get("/api/colorize/models").json()}
+    assert offered["eccv16"]["installed"] and offered["eccv16"]["default"]
+    failed = _wait(c, c.post("/api/jobs/weights", data={"name": "siggraph17"}).json()["id"])
+    assert failed["status"] == "error" and "cannot download s.pth" in failed["error"]
+    assert "\n" not in failed["error"]
+    r = c.post("/api/jobs/weights", data={"name": "../../etc/passwd"})
+    assert r.status_code == 422

@@ -340,12 +340,14 @@ def list_images(inputs: str | os.PathLike | list, recursive: bool = False) -> li
 
 
 def decode_image(
-    data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1
+    data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1,
+    keep_alpha: bool = False,
 ) -> torch.Tensor:
     """Decode image bytes (an upload) as ``(1, 3, H, W)`` float32 sRGB in ``[0, 1]``.
 
     The same checks as :func:`read_image` (decompression-bomb guard, truncated data, not an
-    image), with ``name`` standing for the path in messages; alpha is composited on white.
+    image), with ``name`` standing for the path in messages; alpha is composited on white, or
+    kept as a fourth channel with ``keep_alpha`` (1 where the image has none).
 
     Raises:
         ImageError: empty, not an image, truncated, too many pixels, a side below ``min_side``.
@@ -376,7 +378,7 @@ def decode_image(
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(name, f"corrupt or truncated image data ({exc})") from None
     arr = _pil_to_array(img)
-    return _finish(arr, False, ImageInfo(w, h, 8, False, img.format or "?"))[0]
+    return _finish(arr, keep_alpha, ImageInfo(w, h, 8, False, img.format or "?"))[0]
 
 
 def encode_png(image: torch.Tensor, compress_level: int = 1) -> bytes:

@@ -128,8 +128,13 @@ def _manual_help(entry: WeightsEntry) -> str:
     )
 
 
-def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
-    """Fetch ``entry.url`` into the cache, checking the sha256 before the file appears there."""
+def download(entry: WeightsEntry, timeout: float = 60.0,
+             progress: Callable[[int, int | None], None] | None = None) -> Path:  # fmt: skip
+    """Fetch ``entry.url`` into the cache, checking the sha256 before the file appears there.
+
+    ``progress(done_bytes, total_bytes or None)`` is called after every chunk; an exception it
+    raises (a cancel) stops the download and leaves nothing in the cache.
+    """
     if not entry.url:
         raise WeightsError(f"{entry.name}: no download URL; {entry.hint}".rstrip("; "))
     target = cache_path(entry)
@@ -137,9 +142,15 @@ def download(entry: WeightsEntry, timeout: float = 60.0) -> Path:
     try:
         with atomic_path(target) as tmp:
             with urllib.request.urlopen(entry.url, timeout=timeout) as resp, open(tmp, "wb") as f:
-                while chunk := resp.read(1 << 20):
+                length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                while chunk := resp.read(1 << 16):
                     h.update(chunk)
                     f.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
             try:
                 _check_first_copy(entry, Path(tmp), h.hexdigest(), entry.url)
             except WeightsError as exc:

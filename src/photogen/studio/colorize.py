@@ -1,53 +1,89 @@
 """The studio's colorize tab: automatic colorization of an uploaded photo at full resolution
-(Zhang et al. 2016), with a temperature, and colour hints pinned by clicks for the networks
-that take them (the siggraph17 architecture, Zhang et al. 2017). Calls
-``photogen.colorize.pipeline``."""
+(Zhang et al. 2016) by the best installed colorizer, and the user's colour hints (clicked
+points and painted strokes) propagated into their regions for every model
+(:mod:`photogen.colorize.propagate`); a hint-taking network also receives them. The official
+models that are not installed are offered as downloads (a job: progress, cancel, sha256).
+Calls ``photogen.colorize.pipeline``."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
 
 from photogen.core.color import rgb_to_lab
-from photogen.core.weights import WeightsError
-from photogen.core.weights import resolve as resolve_weights
 
-HINT_RADIUS = 2  # the hint patch is (2r + 1) pixels square at the network's 256 px
+OFFICIAL = ("siggraph17", "eccv16")
+# the released files' sizes, shown before a download starts
+DOWNLOAD_MB = {"eccv16": 129, "siggraph17": 137}
+AUTO_CACHE = 4  # automatic ab results kept (photo x model x temperature), for quick clicks
 
 
 def find_colorizers(runs: list[str] = ()) -> dict[str, str]:
-    """``name -> spec`` for :func:`photogen.colorize.pipeline.load_model`: the bundled lite
-    model, the official networks already in the cache, and run folders or weight files."""
-    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
-    import photogen.colorize.pipeline  # noqa: F401 - registers the bundled lite models
+    """``name -> spec`` for :func:`photogen.colorize.pipeline.load_model`: the installed models
+    (bundled and cached official ones, best first as ``auto`` chooses) and run folders or
+    weight files."""
+    from photogen.colorize.pipeline import AUTO_ORDER, installed_models
 
-    found = {"lite": "lite"}
-    for name in ("lite-hints", "eccv16", "siggraph17"):
-        try:
-            resolve_weights(f"colorize-{name}" if name.startswith("lite") else name,
-                            allow_download=False)  # fmt: skip
-        except (WeightsError, OSError):
-            continue
-        found[name] = name
+    have = installed_models()
+    found = {name: name for name in AUTO_ORDER if name in have}
+    found.update({name: name for name in have if name not in found})
     for spec in runs:
         path = Path(spec)
         found[path.stem if path.is_file() else path.name] = str(path)
     return found
 
 
+def download_job(name: str, on_done):
+    """A job (``run(report)``) that downloads the official colorizer ``name`` into the
+    weights cache, reporting bytes; cancel stops it and leaves nothing behind."""
+    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
+    from photogen.core import weights as W
+
+    if name not in OFFICIAL:
+        raise ValueError(f"{name!r} is not a downloadable colorizer ({', '.join(OFFICIAL)})")
+    entry = W.REGISTRY[name]
+
+    def run(report):
+        def progress(done: int, total: int | None) -> None:
+            report(done, total or max(done, DOWNLOAD_MB[name] << 20))
+
+        W.download(entry, progress=progress)
+        on_done(name)
+        return None
+
+    return run
+
+
 class ColorizeService:
-    """Colorizers loaded once by name; one photo at a time (the server's worker thread)."""
+    """Colorizers loaded once by name; the automatic colours of the last few photos kept, so
+    that a click re-solves only the propagation."""
 
     def __init__(self, specs: dict[str, str], device: torch.device | str = "cpu"):
         self.specs, self.device = dict(specs), torch.device(device)
         self._models: dict[str, torch.nn.Module] = {}
+        self._auto: OrderedDict[tuple, torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
+
+    def default(self) -> str:
+        """The model ``auto`` stands for here: the first installed of siggraph17, eccv16,
+        lite."""
+        return next((n for n in ("siggraph17", "eccv16", "lite") if n in self.specs),
+                    next(iter(self.specs)))  # fmt: skip
+
+    def add(self, name: str) -> None:
+        """A model that became installed (a finished download)."""
+        with self._lock:
+            self.specs[name] = name
 
     def model(self, name: str):
         from photogen.colorize.pipeline import load_model
 
+        if name == "auto":
+            name = self.default()
         if name not in self.specs:
             raise ValueError(f"unknown colorizer {name!r}; choose one of {', '.join(self.specs)}")
         with self._lock:
@@ -55,44 +91,76 @@ class ColorizeService:
                 self._models[name] = load_model(self.specs[name]).to(self.device)
             return self._models[name]
 
-    def takes_hints(self, name: str) -> bool:
-        return getattr(self.model(name), "arch", "") in ("siggraph17", "lite-hints")
-
     def describe(self) -> list[dict]:
-        return [{"name": n, "hints": self.takes_hints(n)} for n in self.specs]
+        """The installed models (``hints``: every one takes them; ``network_hints``: the
+        network itself takes them too), the default, and the official ones to download."""
+        from photogen.colorize.pipeline import HINT_ARCHS, MODELS, takes_hints
+
+        def network_hints(name: str) -> bool:  # known names without loading their weights
+            spec = self.specs[name]
+            return spec in HINT_ARCHS if spec in MODELS else takes_hints(self.model(name))
+
+        out = [{"name": n, "installed": True, "hints": True, "default": n == self.default(),
+                "network_hints": network_hints(n)} for n in self.specs]  # fmt: skip
+        out += [{"name": n, "installed": False, "download_mb": DOWNLOAD_MB[n]}
+                for n in OFFICIAL if n not in self.specs]  # fmt: skip
+        return out
+
+    def _auto_ab(self, model, name: str, l_channel: torch.Tensor, temperature: float):
+        from photogen.colorize.pipeline import predict_ab
+
+        key = (name, temperature, tuple(l_channel.shape),
+               hashlib.blake2b(l_channel.numpy().tobytes(), digest_size=16).digest())  # fmt: skip
+        with self._lock:
+            if key in self._auto:
+                self._auto.move_to_end(key)
+                return self._auto[key]
+        ab = predict_ab(model, l_channel.to(self.device), 256).cpu()
+        with self._lock:
+            self._auto[key] = ab
+            while len(self._auto) > AUTO_CACHE:
+                self._auto.popitem(last=False)
+        return ab
 
     def colorize(
         self,
         photo: torch.Tensor,
-        name: str = "lite",
+        name: str = "auto",
         temperature: float = 0.38,
         hints: list[tuple[float, float, tuple[float, float, float]]] = (),
+        strokes: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``photo (1, 3, H, W)`` -> colorized ``(1, 3, H, W)`` (the photo's own L).
 
         ``hints``: ``(x, y, rgb)`` with x, y in ``[0, 1]`` of the photo's width and height and
-        the colour wanted there; only the siggraph17 architecture takes them.
+        the colour wanted there. ``strokes``: ``(1, 4, h, w)`` painted marks (alpha = where),
+        any size with the photo's aspect ratio.
         """
-        from photogen.colorize.models import hints_from_points
-        from photogen.colorize.pipeline import colorize_tensor
+        from photogen.colorize.pipeline import guided_ab
+        from photogen.colorize.propagate import ColourHints, scribble_hints
+        from photogen.core.color import lab_to_rgb, lightness
 
         if not 0.01 <= float(temperature) <= 1.0:
             raise ValueError(f"temperature must be 0.01..1, got {temperature}")
         model = self.model(name)
-        if hasattr(model, "temperature"):
+        if hasattr(model, "temperature") and model.temperature is not None:
             model.temperature = float(temperature)
-        hint_maps = None
-        if hints:
-            if not self.takes_hints(name):
-                raise ValueError(f"{name} takes no colour hints (siggraph17 and lite-hints do)")
-            side = 256
-            points = []
-            for x, y, rgb in hints:
-                if not (0 <= x <= 1 and 0 <= y <= 1):
-                    raise ValueError(f"hint at ({x}, {y}) is outside the photo")
-                lab = rgb_to_lab(torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1))
-                points.append((min(side - 1, int(y * side)), min(side - 1, int(x * side)),
-                               float(lab[0, 1]), float(lab[0, 2])))  # fmt: skip
-            ab, mask = hints_from_points(points, side, side, radius=HINT_RADIUS)
-            hint_maps = (ab.to(self.device), mask.to(self.device))
-        return colorize_tensor(model, photo, 256, self.device, hint_maps)
+        height, width = photo.shape[-2:]
+        points = []
+        for x, y, rgb in hints:
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise ValueError(f"hint at ({x}, {y}) is outside the photo")
+            lab = rgb_to_lab(torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1))
+            points.append((min(width - 1.0, x * width), min(height - 1.0, y * height),
+                           float(lab[0, 1]), float(lab[0, 2])))  # fmt: skip
+        marks = None
+        if strokes is not None:
+            sh, sw = strokes.shape[-2:]
+            if abs(sh / sw - height / width) > 0.02 * height / width:
+                raise ValueError(f"the strokes are {sw}x{sh}, the photo {width}x{height}")
+            marks = scribble_hints(strokes if strokes.shape[1] == 4 else strokes[:, :3])
+        l_channel = lightness(photo.cpu())
+        auto = self._auto_ab(model, name, l_channel, float(temperature))
+        wanted = ColourHints(points=points, strokes=marks)
+        ab = guided_ab(model, l_channel.to(self.device), wanted, 256, auto_ab=auto.to(self.device))
+        return lab_to_rgb(torch.cat([l_channel, ab.cpu()], 1))

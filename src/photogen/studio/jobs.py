@@ -138,9 +138,10 @@ class JobManager:
 
         try:
             result = run(report, job.curve) if getattr(run, "wants_curve", False) else run(report)
-            job.result = result.detach().cpu()
-            job.preview = encode_png(job.result.clamp(0, 1)[:1])
-            job.preview_version += 1
+            if result is not None:  # a job may make a file instead (a download)
+                job.result = result.detach().cpu()
+                job.preview = encode_png(job.result.clamp(0, 1)[:1])
+                job.preview_version += 1
             job.done = job.total = max(job.total, 1)
             job.status = "done"
         except CancelRequestedError:

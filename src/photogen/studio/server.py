@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
-from photogen.studio.colorize import ColorizeService, find_colorizers
+from photogen.studio.colorize import ColorizeService, download_job, find_colorizers
 from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import JobManager
 from photogen.studio.live import LiveEngine, add_live_routes
@@ -278,23 +278,39 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     async def colorize(
         request: Request,
         photo: Annotated[UploadFile, File()],
-        model: Annotated[str, Form()] = "lite",
+        model: Annotated[str, Form()] = "auto",
         temperature: Annotated[float, Form()] = 0.38,
         hints: Annotated[str, Form()] = "[]",
+        strokes: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
         """The photo colorized at full resolution; ``hints``: JSON ``[[x, y, "#rrggbb"], ...]``
-        with x, y as fractions of the photo's width and height."""
+        with x, y as fractions of the photo's width and height; ``strokes``: a PNG of painted
+        marks on a transparent layer (the photo's aspect ratio)."""
         session_of(request)
         try:
             pins = [(float(x), float(y), _rgb(colour)) for x, y, colour in json.loads(hints)]
         except (ValueError, TypeError) as exc:
             raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
         image = await read_upload(photo, "photo")
+        marks = None
+        if strokes is not None:
+            data = await strokes.read(config.max_upload + 1)
+            if len(data) > config.max_upload:
+                raise RefusedError(413, f"strokes: larger than {config.max_upload:,} bytes")
+            marks = await asyncio.to_thread(decode_image, data, "strokes", config.max_pixels,
+                                            1, True)  # fmt: skip
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(
-            pool, lambda: colorizer.colorize(image, model, temperature, pins)
+            pool, lambda: colorizer.colorize(image, model, temperature, pins, marks)
         )
         return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
+
+    @app.post("/api/jobs/weights")
+    async def new_download_job(request: Request, name: Annotated[str, Form()]) -> JSONResponse:
+        """Download an official colorizer (progress in bytes, cancel, sha256 checked)."""
+        session = session_of(request)
+        run = download_job(name, colorizer.add)
+        return JSONResponse(jobs.submit(session, "download", run).public())
 
     @app.get("/api/pixelcnn/models")
     def pixelcnn_models() -> JSONResponse:
