@@ -168,3 +168,28 @@ def test_a_killed_run_resumes_to_the_uninterrupted_video(clip_path, tmp_path):
     a, b = [f.image for f in read_frames(whole)], [f.image for f in read_frames(out)]
     assert len(a) == len(b) == 48
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_colorize_hints_on_the_first_frame_follow_the_motion(pan_frames):
+    """A point given on frame 0 moves with the scene (the pan shifts content by (-2, -1) px a
+    frame) and keeps colouring what it was put on; a resumed processor carries it on equally.
+    Fails with the flow's direction reversed or the points not carried."""
+    from photogen.colorize.pipeline import load_model
+    from photogen.colorize.video import ColorizeFrames
+    from photogen.core.color import rgb_to_lab
+
+    model = load_model("lite")
+    clip = pan_frames[:11]
+    x0, y0 = 90.0, 60.0  # asymmetric
+    proc = ColorizeFrames(model, 128, temporal=True, hints=[(x0, y0, -30.0, -45.0)])
+    out = run(proc, clip[:6])
+    state = proc.state()
+    rest = run(proc, clip[6:])
+    x, y = proc.points[0][:2]
+    assert abs(x - (x0 - 20)) < 3 and abs(y - (y0 - 10)) < 3
+    ab = rgb_to_lab(rest[-1])[0, 1:, round(y), round(x)]
+    assert float((ab - torch.tensor([-30.0, -45.0])).norm()) < 20
+    again = ColorizeFrames(model, 128, temporal=True, hints=[(x0, y0, -30.0, -45.0)])
+    again.load_state(state)
+    assert torch.equal(run(again, clip[6:])[-1], rest[-1])
+    assert out[0].shape == clip[0].shape
