@@ -80,7 +80,8 @@ def test_lightness_and_chunked_conversions_agree(monkeypatch):
     assert torch.allclose(color_mod.lightness(image), whole[:, :1], atol=1e-4)
     back = lab_to_rgb(whole)
     monkeypatch.setattr(color_mod, "_CHUNK_PIXELS", 100)  # 3 rows per slice
-    assert torch.allclose(rgb_to_lab(image), whole, atol=1e-5)  # SIMD tails differ in ulps
+    # SIMD tails differ in ulps: 3e-5 (4 ulps of L near 100) on an AVX-512 + AMX CPU
+    assert torch.allclose(rgb_to_lab(image), whole, atol=1e-4)
     assert torch.allclose(lab_to_rgb(whole), back, atol=1e-6)
     assert torch.allclose(color_mod.lightness(image), whole[:, :1], atol=1e-4)
 
