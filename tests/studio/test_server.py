@@ -148,3 +148,25 @@ def test_uploads_are_checked_like_files(client, bad_files):
     assert tiny.status_code == 422 and "too small" in tiny.json()["error"]
     assert client.get("/").status_code == 200  # still serving
     assert StudioConfig().max_upload == 32 * 2**20
+
+
+@pytest.mark.parametrize("path", ["/ws/sketch", "/ws/live"])
+def test_every_socket_message_is_validated_and_the_socket_stays_open(client, path):
+    """JSON that is not an object, a binary frame, a missing or non-text field: one line
+    each, then a valid frame is still answered (the socket used to crash on the first)."""
+    field = "png" if path == "/ws/sketch" else "jpeg"
+    with client.websocket_connect(path) as ws:
+        for bad, expect in (("null", "JSON object"), ("42", "JSON object"),
+                            ("[1, 2, 3]", "JSON object"), ('"abc"', "JSON object"),
+                            ("{", "not JSON"), ("{}", f"no '{field}' field"),
+                            (json.dumps({field: 5}), f"no '{field}' field")):  # fmt: skip
+            ws.send_text(bad)
+            reply = ws.receive_json()
+            assert expect in reply["error"] and "\n" not in reply["error"], bad
+        ws.send_bytes(b"\x00\x01")
+        assert "binary" in ws.receive_json()["error"]
+        frame = json.loads(_frame(9))
+        frame[field] = frame.pop("png")
+        ws.send_text(json.dumps(frame))
+        ok = ws.receive_json()
+        assert ok["id"] == 9 and "error" not in ok, ok

@@ -27,7 +27,15 @@ def add_parser(sub) -> None:
                    help="PixelCNN run folders (pixelcnn train) for the completion tab")  # fmt: skip
     p.add_argument("--colorizers", nargs="+", default=[], metavar="RUN",
                    help="colorizer runs or weight files (colorize train) besides lite")  # fmt: skip
-    p.add_argument("--auth", metavar="USER:PASS", help="HTTP Basic authentication for every page")
+    p.add_argument("--auth", metavar="USER:PASS",
+                   help="HTTP Basic authentication for every page and socket (visible in the "
+                   "process list: prefer PHOTOGEN_STUDIO_AUTH=USER:PASS or "
+                   "--auth-file)")  # fmt: skip
+    p.add_argument("--auth-file", metavar="FILE",
+                   help="a file holding USER:PASS on its first line")  # fmt: skip
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a Host name the studio answers to when bound beyond loopback (the "
+                   "name users type, e.g. studio.lan); repeatable")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or cuda:N")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the networks")
     p.add_argument(
@@ -38,7 +46,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
-    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "model", "colorizers": "model"})
+    declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "model", "colorizers": "model",
+                      "auth_file": "file"})  # fmt: skip
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -51,23 +60,45 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def studio_auth(args: argparse.Namespace) -> str | None:
+    """USER:PASS from --auth, --auth-file or $PHOTOGEN_STUDIO_AUTH (in that order), checked:
+    neither part may be empty."""
+    import os
+    from pathlib import Path
+
+    from photogen.studio.guard import check_auth
+
+    value = args.auth
+    if value is None and args.auth_file:
+        lines = Path(args.auth_file).read_text().splitlines()
+        value = lines[0].strip() if lines else ""
+    if value is None:
+        value = os.environ.get("PHOTOGEN_STUDIO_AUTH") or None
+    if value is None:
+        return None
+    try:
+        return check_auth(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from photogen.studio.guard import is_loopback
     from photogen.studio.server import StudioConfig, create_app
 
-    if args.auth is not None and ":" not in args.auth:
-        raise UsageError("--auth must be USER:PASS")
+    auth = studio_auth(args)
     if not is_loopback(args.host):
-        if not args.auth:
+        if not auth:
             raise UsageError(f"--host {args.host} opens the studio to other computers: add "
                              "--auth USER:PASS (or keep the default 127.0.0.1)")  # fmt: skip
         info(args, f"warning: serving on {args.host}: anyone who can reach this machine and "
                    "knows the password can use it (and its CPU)")  # fmt: skip
     device = setup_runtime(args)
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
-                                  auth=args.auth, db=args.db, pixelcnn=args.pixelcnn,
+                                  auth=auth, allowed_hosts=args.allowed_host,
+                                  db=args.db, pixelcnn=args.pixelcnn,
                                   colorizers=args.colorizers, engine=args.engine))  # fmt: skip
     port = args.port or free_port(args.host)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,

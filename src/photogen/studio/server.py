@@ -65,7 +65,9 @@ class StudioConfig:
         colorizers: colorizer run folders or weight files besides lite (and the official
             networks already in the cache).
         device: where the networks run.
-        auth: ``"USER:PASS"`` for HTTP Basic authentication, or None.
+        auth: ``"USER:PASS"`` for HTTP Basic authentication, or None (neither part empty).
+        allowed_hosts: Host header names accepted besides ``host`` when bound beyond
+            loopback (the names the users type: ``studio.lan``); on loopback only localhost.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
         max_pixels: the largest drawing or upload accepted (pixels).
         max_upload: the largest upload accepted (bytes).
@@ -78,6 +80,7 @@ class StudioConfig:
     colorizers: list[str] = field(default_factory=list)
     device: str = "cpu"
     auth: str | None = None
+    allowed_hosts: list[str] = field(default_factory=list)
     engine: str | None = None  # the Live tab's inference engine (None: live.default_engine)
     workers: int = 1
     max_pixels: int = 4096 * 4096
@@ -377,7 +380,9 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
 
     add_live_routes(app, LiveEngine(engine, config.engine), pool, config.max_pixels)
 
-    return Guard(app, local_only=is_loopback(config.host), auth=config.auth)
+    allowed = {config.host.lower(), *(h.lower() for h in config.allowed_hosts)}
+    return Guard(app, local_only=is_loopback(config.host), auth=config.auth,
+                 allowed_hosts=allowed, max_body=config.max_upload + 2**20)  # fmt: skip
 
 
 def _rgb(colour: str) -> tuple[float, float, float]:

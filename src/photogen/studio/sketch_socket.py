@@ -41,7 +41,15 @@ async def serve_newest(ws: WebSocket, handle, pool: Executor) -> None:
 
     async def receive() -> None:
         while True:
-            text = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            text = message.get("text")
+            if text is None:  # a binary frame: say so, keep the socket
+                await ws.send_text(json.dumps({"id": None, "dropped": newest["dropped"],
+                                               "error": "binary frames are not accepted: "
+                                               "send a JSON text frame"}))  # fmt: skip
+                continue
             if newest["frame"] is not None:
                 newest["dropped"] += 1
             newest["frame"] = text
@@ -79,14 +87,26 @@ def frame_reply(text: str, limit: int, what: str, field: str, handle) -> dict:
     try:
         if len(text) > limit:
             raise ValueError(f"{what} too large ({len(text):,} bytes; at most {limit:,})")
-        request = json.loads(text)
+        try:
+            request = json.loads(text)
+        except ValueError:
+            raise ValueError(f"the {what} message is not JSON") from None
+        if not isinstance(request, dict):
+            raise ValueError(f"the {what} message must be a JSON object with {field!r}, got "
+                             f"{type(request).__name__}")  # fmt: skip
         frame_id = request.get("id")
+        if not isinstance(frame_id, int | str | type(None)):
+            frame_id = None
+        if not isinstance(request.get(field), str):
+            raise ValueError(f"the {what} message has no {field!r} field (base64 text)")
         try:
             data = base64.b64decode(request[field], validate=True)
         except binascii.Error:
             raise ValueError(f"the {what} is not base64 data") from None
         reply = handle(request, data)
-    except (ImageError, WeightsError, ValueError, KeyError, TypeError) as exc:
+    except KeyError as exc:
+        return {"id": frame_id, "error": f"the {what} message has no {exc.args[0]!r} field"}
+    except (ImageError, WeightsError, ValueError, TypeError) as exc:
         return {"id": frame_id, "error": str(exc) or type(exc).__name__}
     return {"id": frame_id, **reply}
 
