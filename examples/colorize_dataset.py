@@ -1,8 +1,11 @@
 """Collect the offline photos that photogen's ``lite`` colorizer is trained and evaluated on.
 
-Sources (whatever is installed): scikit-image's bundled photos, Debian ``opencv-doc``,
-``mate-backgrounds`` and ``plasma-workspace-wallpapers`` (one file per wallpaper: the largest
-of its resolutions). Every photo is resized so its shorter side is at most 320 px and written
+Sources (whatever is installed): scikit-image's and scikit-learn's bundled photos, Debian
+``opencv-doc``, ``mate-backgrounds``, ``plasma-workspace-wallpapers`` (one file per wallpaper:
+the largest of its resolutions), ``ukui-wallpapers`` and ``lomiri-wallpapers*`` (photos in
+/usr/share/backgrounds), and ``gimp-data``'s photographic patterns (food, plants, sky, stone,
+water, wood; at least 96 px). Every photo is resized so its shorter side is at most 320 px and
+written
 as a JPEG (quality 95) into ``OUT/train`` or ``OUT/test``: a fixed 85/15 split by file-name
 hash, with scikit-image's astronaut, chelsea, coffee and motorcycle forced into ``test`` so the
 README's examples are photos the model never saw.
@@ -28,12 +31,23 @@ SKIMAGE_PHOTOS = [
 FORCED_TEST = {"astronaut", "chelsea", "coffee", "motorcycle_left", "motorcycle_right"}
 MATE = Path("/usr/share/backgrounds/mate")
 PLASMA = Path("/usr/share/wallpapers")
+BACKGROUNDS = Path("/usr/share/backgrounds")  # ukui-wallpapers, lomiri-wallpapers*
+# graphics, logos and renders among those wallpapers: not photographs
+NOT_PHOTOS = {"fluent-color", "rollpaper", "focal-ubuntukylin", "warty-final-ubuntu",
+              "lomiri-default-background", "analogpattern_by_Peter_Nerlich",
+              "Painting-Colors_by__herobrine7gamer", "Fossa_by_Jasper_Roks",
+              "2004default"}  # fmt: skip
+GIMP_PHOTO_GROUPS = ("Animal", "Food", "Plant", "Sky", "Stone", "Water", "Wood")
 
 
 def sources() -> list[tuple[str, Path]]:
     out = []
     sk = _skimage_dir()
     out += [(f"skimage-{Path(n).stem}", sk / n) for n in SKIMAGE_PHOTOS if (sk / n).exists()]
+    import sklearn.datasets
+
+    skl = Path(sklearn.datasets.__file__).parent / "images"
+    out += [(f"sklearn-{p.stem}", p) for p in sorted(skl.glob("*.jpg"))]
     if OPENCV_DOC.is_dir():
         out += [(f"opencv-{p.stem}", p) for p in list_images(OPENCV_DOC, recursive=True)]
     if MATE.is_dir():
@@ -45,6 +59,14 @@ def sources() -> list[tuple[str, Path]]:
             files = [p for p in list_images(wall, recursive=True) if "screenshot" not in p.name]
             if files:
                 out.append((f"plasma-{wall.name}", max(files, key=lambda p: p.stat().st_size)))
+    if BACKGROUNDS.is_dir():
+        for p in sorted(BACKGROUNDS.glob("*")):
+            if p.suffix.lower() in {".jpg", ".jpeg", ".png"} and p.stem not in NOT_PHOTOS:
+                out.append((f"bg-{p.stem}", p))
+    gimp = Path("/usr/share/gimp/2.0/patterns")
+    for group in GIMP_PHOTO_GROUPS:
+        for p in sorted((gimp / group).glob("*.pat")) if (gimp / group).is_dir() else []:
+            out.append((f"gimp-{group}-{p.stem}", p))
     return out
 
 
@@ -62,7 +84,7 @@ def main(out: str) -> int:
             print(f"skipped: {exc}", file=sys.stderr)
             continue
         h, w = img.shape[-2:]
-        if min(h, w) < 128:
+        if min(h, w) < (96 if name.startswith("gimp-") else 128):
             continue
         if min(h, w) > 320:
             s = 320 / min(h, w)

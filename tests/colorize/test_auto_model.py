@@ -72,8 +72,8 @@ def test_hints_reach_the_photo_through_the_cli(home, tmp_path):
                  "--model", "lite", "--hint", "30,90,-40,-40"]) == 0  # fmt: skip
     auto = rgb_to_lab(read_image(tmp_path / "auto.png"))
     hinted = rgb_to_lab(read_image(tmp_path / "hint.png"))
-    want = rgb_to_lab(lab_to_rgb(torch.cat([hinted[:, :1, 90:91, 30:31],
-                                            torch.tensor([-40.0, -40.0]).view(1, 2, 1, 1)], 1)))  # fmt: skip
+    asked = torch.tensor([-40.0, -40.0]).view(1, 2, 1, 1)
+    want = rgb_to_lab(lab_to_rgb(torch.cat([hinted[:, :1, 90:91, 30:31], asked], 1)))
     assert float((hinted[0, 1:, 90, 30] - want[0, 1:, 0, 0]).norm()) < 20
     assert float((hinted - auto)[0, 1:, :40, 120:].norm(dim=0).mean()) < 3
     marks = torch.full((1, 3, 60, 90), 0.5)  # half size, a green mark at the top right

@@ -146,14 +146,14 @@ def test_a_cancelled_download_leaves_nothing(home, http_file):
     url, digest, _ = http_file
     entry = W.register(W.WeightsEntry("http-cancel", "http-cancel.pth", url, digest[:8]))
 
-    class Cancelled(Exception):
+    class CancelledError(Exception):
         pass
 
     def progress(done, total):
         if done > 100_000:
-            raise Cancelled()
+            raise CancelledError()
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(CancelledError):
         W.download(entry, progress=progress)
     folder = W.cache_path(entry).parent
     assert not any(folder.iterdir())  # neither the file nor a temporary one
@@ -165,7 +165,9 @@ def test_offline_download_is_one_line(home):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    entry = W.register(W.WeightsEntry("http-off", "off.pth", f"http://127.0.0.1:{port}/x", "ab" * 4))
+    entry = W.register(
+        W.WeightsEntry("http-off", "off.pth", f"http://127.0.0.1:{port}/x", "ab" * 4)
+    )
     with pytest.raises(W.WeightsError) as info:
         W.download(entry, timeout=5)
     msg = str(info.value)

@@ -247,7 +247,9 @@ def test_colorize_tab(browser, studio_url, tmp_path):
     assert result.shape == read_image(tmp_path / "grey.png").shape
     assert float((result.max(1).values - result.min(1).values).mean()) > 0.02  # in colour
     assert "region only" in page.inner_text("#colorize .hint-note")
-    selected = page.eval_on_selector("#colorize [name=model]", "s => s.options[s.selectedIndex].text")
+    selected = page.eval_on_selector(
+        "#colorize [name=model]", "s => s.options[s.selectedIndex].text"
+    )
     assert "best installed" in selected
     offered = page.eval_on_selector_all("#colorize [name=model] option", "o => o.map(x => x.value)")
     assert "download:siggraph17" in offered  # not cached here: offered as a download

@@ -90,7 +90,9 @@ class ColourHints:
         return bool(self.points) or (self.strokes is not None and bool(self.strokes[1].any()))
 
 
-def scribble_hints(marks: torch.Tensor, min_chroma: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+def scribble_hints(
+    marks: torch.Tensor, min_chroma: float = 10.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Strokes from a picture of coloured marks: ``(1, 3 or 4, H, W)`` sRGB in [0, 1].
 
     With an alpha channel the marks are where it is above one half (paint on a transparent
@@ -183,7 +185,7 @@ def affinity_laplacian(y: np.ndarray, sigma_floor: float = 0.01) -> sp.csr_matri
     return (sp.diags(np.asarray(W.sum(1)).ravel()) - W).tocsr()
 
 
-def _solve(A: sp.csr_matrix, B: np.ndarray, tol: float) -> np.ndarray:
+def _solve(A: sp.csr_matrix, B: np.ndarray, tol: float) -> np.ndarray:  # noqa: N803
     """``A X = B`` for an SPD M-matrix and a few right-hand sides ``B (n, k)``."""
     import scipy.sparse.linalg as spla
 
@@ -225,14 +227,18 @@ def solve_on_grid(
     mu = config.hint_weight
     A = (lap + sp.diags(lam + mu * p)).tocsr()
     s = (ab_hint - offset).reshape(2, n).double().numpy()
-    B = np.stack([mu * p, mu * p * s[0], mu * p * s[1]], 1)
-    U = _solve(A, B, config.tol)
-    u0 = np.clip(U[:, 0], 0.0, None)
-    colour = U[:, 1:] / np.maximum(u0, 1e-9)[:, None]
+    hinted = p > 0
+    values = s[:, hinted]
+    if np.ptp(values, axis=1).max() < 1e-6:  # one colour (a click): u_ab = colour * u0
+        u0 = np.clip(_solve(A, (mu * p)[:, None], config.tol)[:, 0], 0.0, None)
+        colour = np.broadcast_to(values[:, 0], (n, 2)).copy()
+    else:
+        U = _solve(A, np.stack([mu * p, mu * p * s[0], mu * p * s[1]], 1), config.tol)
+        u0 = np.clip(U[:, 0], 0.0, None)
+        colour = U[:, 1:] / np.maximum(u0, 1e-9)[:, None]
     ramp = np.clip((u0 - config.floor) / (config.strength - config.floor), 0.0, 1.0)
     influence = ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep: no kink at either end
     # a hint's own pixels take its colour exactly (the springs leave a residual of 1/mu)
-    hinted = p > 0
     colour[hinted] = s.T[hinted]
     influence[hinted] = 1.0
     corr = torch.from_numpy((colour * influence[:, None]).T.reshape(1, 2, h, w).copy()).float()

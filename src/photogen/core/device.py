@@ -90,7 +90,9 @@ def cpu_flags() -> str:
             words = set(next((ln for ln in f if ln.startswith("flags")), "").split())
     except OSError:
         return "unknown"
-    return " ".join(flag for flag in SIMD_FLAGS if flag in words) or "none of " + ",".join(SIMD_FLAGS)
+    return " ".join(flag for flag in SIMD_FLAGS if flag in words) or "none of " + ",".join(
+        SIMD_FLAGS
+    )
 
 
 def cpu_has_bf16() -> bool:

@@ -340,7 +340,10 @@ def list_images(inputs: str | os.PathLike | list, recursive: bool = False) -> li
 
 
 def decode_image(
-    data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1,
+    data: bytes,
+    name: str = "upload",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = 1,
     keep_alpha: bool = False,
 ) -> torch.Tensor:
     """Decode image bytes (an upload) as ``(1, 3, H, W)`` float32 sRGB in ``[0, 1]``.
