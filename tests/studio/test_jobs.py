@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -288,3 +289,79 @@ def test_the_official_colorizers_are_offered_and_downloaded_as_a_job(tmp_path, m
     assert "\n" not in failed["error"]
     r = c.post("/api/jobs/weights", data={"name": "../../etc/passwd"})
     assert r.status_code == 422
+
+
+def test_a_visitor_may_have_one_running_and_two_waiting_jobs():
+    """The fourth job is refused with one line; the waiting ones show their place in the
+    queue; another visitor is not counted against the first (the old code took 20 of 20)."""
+    import threading
+
+    from photogen.studio.jobs import JobLimitError, JobManager
+
+    pool = ThreadPoolExecutor(1)
+    release = threading.Event()
+    jobs = JobManager(pool)
+    a, b = jobs.new_session(), jobs.new_session()
+
+    def blocking(report):
+        release.wait(30)
+        report(1, 1)
+        return torch.zeros(1, 3, 2, 2)
+
+    first = [jobs.submit(a, "style", blocking) for _ in range(3)]
+    with pytest.raises(JobLimitError, match="at most 3"):
+        jobs.submit(a, "style", blocking)
+    assert [j.public()["position"] for j in first[1:]] == [1, 2]
+    other = jobs.submit(b, "style", blocking)
+    assert other.public()["position"] == 3
+    release.set()
+    for j in [*first, other]:
+        _wait_job(j)
+    assert jobs.submit(a, "style", blocking).id  # room again once they finished
+    pool.shutdown(wait=True)
+
+
+def _wait_job(job, timeout=30):
+    import time
+
+    end = time.monotonic() + timeout
+    while job.status in ("queued", "running") and time.monotonic() < end:
+        time.sleep(0.01)
+    assert job.status == "done", job.status
+
+
+def test_a_job_waits_at_its_next_step_while_interactive_work_runs():
+    """Events, no sleeps: the interactive work lasts until the job has tried one more step; the
+    job records every step that got through while interactive work was pending. With the
+    lane ignored the first such step gets through."""
+    import threading
+
+    from photogen.studio.jobs import InteractiveLane, JobManager
+
+    lane = InteractiveLane(1)
+    pool = ThreadPoolExecutor(1)
+    jobs = JobManager(pool, lane=lane, max_yield=30)
+    tried_while_busy, going = threading.Event(), threading.Event()
+    through_while_busy = []
+
+    def job(report):
+        for i in range(100_000):
+            going.set()
+            busy_before = lane.busy
+            if busy_before:
+                tried_while_busy.set()
+            report(i, 100_000)
+            if busy_before and lane.busy:  # a step begun while a frame waited got through
+                through_while_busy.append(i)
+            if tried_while_busy.is_set() and not lane.busy:
+                return torch.zeros(1, 3, 2, 2)  # one step after the interactive work ended
+        return torch.zeros(1, 3, 2, 2)
+
+    j = jobs.submit(jobs.new_session(), "style", job)
+    assert going.wait(30)
+    answer = lane.submit(lambda: tried_while_busy.wait(30))
+    assert answer.result(timeout=60) is True
+    _wait_job(j)
+    assert through_while_busy == []  # no step ran while a frame was waiting or computing
+    pool.shutdown(wait=True)
+    lane.shutdown(wait=True)

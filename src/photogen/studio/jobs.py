@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -26,6 +26,69 @@ from photogen.core.image import encode_png
 
 class CancelRequestedError(Exception):
     """Raised inside a job's computation when its visitor cancelled it."""
+
+
+class JobLimitError(Exception):
+    """A visitor (or the studio) has as many jobs running and waiting as allowed."""
+
+
+class InteractiveLane(Executor):
+    """The interactive lane: sketch and camera frames, colour clicks, uploads, matching run on
+    threads of their own, never behind a job; and while any of them is waiting or running, a
+    job waits at its next step (:meth:`wait_idle`), so the cores go to what a visitor is
+    looking at. ``run_in_executor(lane, ...)`` works as with any executor."""
+
+    def __init__(self, workers: int = 2, grace: float = 0.15):
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="studio-interactive")
+        self._busy = 0
+        self._last = -1e9  # when the last interactive work ended
+        self.grace = grace  # a drawing visitor's next frame follows within this
+        self._cond = threading.Condition()
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._cond:
+            self._busy += 1
+
+        def run():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._done()
+
+        try:
+            return self._pool.submit(run)
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self._cond:
+            self._busy -= 1
+            self._last = time.monotonic()
+            if self._busy == 0:
+                self._cond.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        """Interactive work is waiting, running, or ended less than ``grace`` seconds ago (a
+        visitor drawing sends the next frame as soon as the last answer arrives: a job step
+        started in that gap would hold the next frame up for a whole step)."""
+        return self._busy > 0 or time.monotonic() - self._last < self.grace
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until :attr:`busy` is false (True), or ``timeout`` seconds (False)."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self.busy:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                wait = left if self._busy else min(left, self.grace)
+                self._cond.wait(wait)
+            return True
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait, cancel_futures=cancel_futures)
 
 
 @dataclass
@@ -44,6 +107,7 @@ class Job:
     result: torch.Tensor | None = None
     curve: dict = field(default_factory=dict)  # series a job chooses to show (loss curves)
     cancel: threading.Event = field(default_factory=threading.Event)
+    position: int = 0  # 1 = next to run, while queued
 
     def public(self) -> dict:
         eta = None
@@ -51,6 +115,7 @@ class Job:
             rate = (time.monotonic() - self.started) / self.done
             eta = round(rate * max(0, self.total - self.done), 1)
         return {"id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
+                "position": self.position if self.status == "queued" else 0,
                 "total": self.total, "loss": self.loss, "eta": eta, "error": self.error,
                 "preview": self.preview_version if self.preview else 0,
                 "curve": {k: v[-400:] if isinstance(v, list) else v for k, v in self.curve.items()},
@@ -59,12 +124,19 @@ class Job:
 
 
 class JobManager:
-    """Jobs per visitor (a session token), run on ``pool`` (its size is the concurrency)."""
+    """Jobs per visitor (a session token), run on ``pool`` (its size is the concurrency).
+
+    A visitor may have ``running + waiting`` jobs at most (1 + 2), the studio ``capacity`` in
+    all; more is refused with one line. With a ``lane``, a job yields to interactive work at
+    each step (for at most ``max_yield`` seconds a step, so it still progresses)."""
 
     def __init__(self, pool: Executor, ttl: float = 3600.0, per_session: int = 8,
-                 preview_every: float = 0.25):  # fmt: skip
+                 preview_every: float = 0.25, lane: InteractiveLane | None = None,
+                 waiting: int = 2, capacity: int = 16, max_yield: float = 3.0):  # fmt: skip
         self.pool, self.ttl, self.per_session = pool, ttl, per_session
         self.preview_every = preview_every
+        self.lane, self.waiting, self.capacity, self.max_yield = lane, waiting, capacity, max_yield
+        self._queue: list[Job] = []
         self._jobs: dict[str, dict[str, Job]] = {}
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -97,6 +169,15 @@ class JobManager:
         job = Job(id=f"{next(self._ids)}-{secrets.token_hex(4)}", kind=kind)
         with self._lock:
             jobs = self._jobs[session]
+            active = [j for j in jobs.values() if j.status in ("queued", "running")]
+            if len(active) >= 1 + self.waiting:
+                raise JobLimitError(f"you have {len(active)} jobs running or waiting (at most "
+                                    f"{1 + self.waiting}): wait for one or cancel it")  # fmt: skip
+            if sum(1 for js in self._jobs.values() for j in js.values()
+                   if j.status in ("queued", "running")) >= self.capacity:  # fmt: skip
+                raise JobLimitError("the studio is busy with other visitors' jobs: try again soon")
+            self._queue.append(job)
+            self._renumber()
             for old in [j for j in jobs.values() if j.status in ("done", "error", "cancelled")][
                 : max(0, len(jobs) + 1 - self.per_session)
             ]:
@@ -104,6 +185,11 @@ class JobManager:
             jobs[job.id] = job
         self.pool.submit(self._run, job, run)
         return job
+
+    def _renumber(self) -> None:
+        self._queue = [j for j in self._queue if j.status == "queued"]
+        for i, j in enumerate(self._queue):
+            j.position = i + 1
 
     def get(self, session: str, job_id: str) -> Job | None:
         with self._lock:
@@ -118,11 +204,17 @@ class JobManager:
     def _run(self, job: Job, run: Callable) -> None:
         if job.cancel.is_set():
             job.status = "cancelled"
+            with self._lock:
+                self._renumber()
             return
         job.status, job.started = "running", time.monotonic()
+        with self._lock:
+            self._renumber()
         last_preview = [0.0]
 
         def report(done: int, total: int, loss: float | None = None, image=None) -> None:
+            if self.lane is not None and self.lane.busy:
+                self.lane.wait_idle(self.max_yield)  # interactive work first
             if job.cancel.is_set():
                 raise CancelRequestedError()
             job.done, job.total = done, total

@@ -32,7 +32,7 @@ from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
 from photogen.studio.colorize import ColorizeService, download_job, find_colorizers
 from photogen.studio.guard import Guard, is_loopback
-from photogen.studio.jobs import JobManager
+from photogen.studio.jobs import InteractiveLane, JobLimitError, JobManager
 from photogen.studio.live import LiveEngine, add_live_routes
 from photogen.studio.matching import MatchService
 from photogen.studio.methods import (
@@ -69,6 +69,8 @@ class StudioConfig:
         allowed_hosts: Host header names accepted besides ``host`` when bound beyond
             loopback (the names the users type: ``studio.lan``); on loopback only localhost.
         workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
+        two_lanes: interactive work (frames, clicks, uploads) on its own threads, and jobs
+            yielding to it between steps; False puts it behind the jobs (for comparison).
         max_pixels: the largest drawing or upload accepted (pixels).
         max_upload: the largest upload accepted (bytes).
     """
@@ -83,6 +85,7 @@ class StudioConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     engine: str | None = None  # the Live tab's inference engine (None: live.default_engine)
     workers: int = 1
+    two_lanes: bool = True  # False: frames queue behind jobs (the old studio; benchmarks)
     max_pixels: int = 4096 * 4096
     max_upload: int = 32 * 2**20
 
@@ -96,8 +99,8 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     config = config or StudioConfig()
     engine = engine or SketchEngine(find_models(config.models), config.device)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
-
-    jobs = JobManager(pool)
+    lane = InteractiveLane(2) if config.two_lanes else pool  # frames, clicks: never behind a job
+    jobs = JobManager(pool, lane=lane if config.two_lanes else None)
     matcher = MatchService(config.db) if config.db else None
     pixelcnns = find_pixelcnn_models(config.pixelcnn)
     colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device)
@@ -107,10 +110,12 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         yield
         jobs.cancel_all()  # a running job stops at its next step
         pool.shutdown(wait=False, cancel_futures=True)
+        lane.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.engine, app.state.pool, app.state.jobs = engine, pool, jobs
+    app.state.lane = lane
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
@@ -164,7 +169,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                                     status_code=413)  # fmt: skip
         loop = asyncio.get_running_loop()
         try:
-            png = await loop.run_in_executor(pool, _normalise_upload, data, side, config)
+            png = await loop.run_in_executor(lane, _normalise_upload, data, side, config)
         except (ImageError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=422)
         return Response(png, media_type="image/png")
@@ -188,6 +193,10 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(JobLimitError)
+    async def too_many(request: Request, exc: JobLimitError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=429)
 
     @app.exception_handler(ImageError)
     async def bad_image(request: Request, exc: ImageError) -> JSONResponse:
@@ -267,14 +276,14 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         if matcher is None:
             raise RefusedError(404, "no database: start the studio with --db TINY_DB")
         image = await read_upload(photo, "photo")
-        result = await asyncio.get_running_loop().run_in_executor(pool, matcher.match, image, k)
+        result = await asyncio.get_running_loop().run_in_executor(lane, matcher.match, image, k)
         for key in ("montage", "grey", "colourised"):
             result[key] = base64.b64encode(result[key]).decode()
         return JSONResponse(result)
 
     @app.get("/api/colorize/models")
     async def colorize_models() -> JSONResponse:
-        described = await asyncio.get_running_loop().run_in_executor(pool, colorizer.describe)
+        described = await asyncio.get_running_loop().run_in_executor(lane, colorizer.describe)
         return JSONResponse(described)
 
     @app.post("/api/colorize")
@@ -304,7 +313,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
                                             1, True)  # fmt: skip
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(
-            pool, lambda: colorizer.colorize(image, model, temperature, pins, marks)
+            lane, lambda: colorizer.colorize(image, model, temperature, pins, marks)
         )
         return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
 
@@ -376,9 +385,9 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
 
     @app.websocket("/ws/sketch")
     async def sketch_socket(ws: WebSocket) -> None:
-        await serve_sketch(ws, engine, pool, config.max_pixels)
+        await serve_sketch(ws, engine, lane, config.max_pixels)
 
-    add_live_routes(app, LiveEngine(engine, config.engine), pool, config.max_pixels)
+    add_live_routes(app, LiveEngine(engine, config.engine), lane, config.max_pixels)
 
     allowed = {config.host.lower(), *(h.lower() for h in config.allowed_hosts)}
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth,

@@ -290,7 +290,7 @@
       await new Promise((res) => setTimeout(res, 300));
       const s = await (await fetch(`/api/jobs/${job.id}`)).json();
       if (s.total) { bar.max = s.total; bar.value = s.done; }
-      text.textContent = `${s.status}` + (s.total ? ` ${s.done}/${s.total}` : "") +
+      text.textContent = (s.status === "queued" && s.position ? `queued: ${s.position === 1 ? "next" : `${s.position - 1} ahead`}` : `${s.status}`) + (s.total ? ` ${s.done}/${s.total}` : "") +
         (s.eta != null ? `, ${s.eta.toFixed(0)} s left` : "") + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
       if (s.curve && s.curve.train) drawCurve(panel.querySelector("canvas.curve"), s.curve);
       if (s.preview && s.preview !== shown) {
