@@ -79,3 +79,24 @@ def serve_studio(config):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+class CspBypassBrowser:
+    """A Playwright browser whose pages bypass the studio's Content-Security-Policy: the
+    policy forbids eval, which Playwright's string predicates (``wait_for_function``) use.
+    ``strict_page()`` keeps the policy (for the test that the page itself obeys it)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_page(self, **kwargs):
+        return self._browser.new_page(bypass_csp=True, **kwargs)
+
+    def new_context(self, **kwargs):
+        return self._browser.new_context(bypass_csp=True, **kwargs)
+
+    def strict_page(self, **kwargs):
+        return self._browser.new_page(**kwargs)
+
+    def close(self):
+        self._browser.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.studio.conftest import serve_studio
+from tests.studio.conftest import CspBypassBrowser, serve_studio
 
 _JOBS = "window.studioJobs.finished.filter(j => j.kind !== 'colorize' && j.kind !== 'match')"
 _COLOURED = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
@@ -37,7 +37,7 @@ def studio_url(runs_dir, tiny_db, pixelcnn_run):
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        b = CspBypassBrowser(p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"]))
         yield b
         b.close()
 
@@ -318,3 +318,45 @@ def torch_hint():
     import torch
 
     return torch.tensor([0x1F, 0x4F, 0xD8], dtype=torch.float32).view(1, 3, 1, 1) / 255
+
+
+def test_the_page_obeys_its_own_content_security_policy(browser, studio_url):
+    """Under the real policy (no bypass) every tab opens with no violation reported and no
+    script error: no inline script, style attribute or eval in the page."""
+    page = browser.strict_page(viewport={"width": 1280, "height": 800})
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    for tab in page.eval_on_selector_all("button[data-tab]", "b => b.map(x => x.dataset.tab)"):
+        page.click(f"button[data-tab={tab}]")
+        page.wait_for_selector(f"#{tab}:not([hidden])")
+    assert page.evaluate("window.__csp") == [] and errors == []
+    page.close()
+
+
+def test_the_tabs_follow_the_aria_pattern_with_arrow_keys(browser, studio_url):
+    """role tablist/tab/tabpanel, aria-selected on the open tab only, one tab in the Tab order;
+    ArrowRight/ArrowLeft/End/Home move and open (fails with the keys unhandled)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    assert page.get_attribute("#tabs", "role") == "tablist"
+    assert page.get_attribute("#sketch", "role") == "tabpanel"
+    selected = "[...document.querySelectorAll('[role=tab]')].filter(t => t.getAttribute('aria-selected') === 'true').map(t => t.dataset.tab)"  # noqa: E501
+    assert page.evaluate(selected) == ["sketch"]
+    page.focus("#tab-sketch")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(selected) == ["colorize"]
+    assert page.evaluate("document.activeElement.id") == "tab-colorize"
+    assert page.is_visible("#colorize") and not page.is_visible("#sketch")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # wraps to the last visible tab
+    assert page.evaluate(selected) == ["live"]
+    page.keyboard.press("Home")
+    assert page.evaluate(selected) == ["sketch"]
+    tab_stops = "[...document.querySelectorAll('[role=tab]')].filter(t => t.tabIndex === 0).length"
+    assert page.evaluate(tab_stops) == 1
+    page.close()

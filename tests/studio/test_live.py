@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.studio.conftest import serve_studio
+from tests.studio.conftest import CspBypassBrowser, serve_studio
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -37,7 +37,7 @@ def camera_browser(tmp_path_factory):
         f"--use-file-for-fake-video-capture={clip}",
     ]
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        b = CspBypassBrowser(p.chromium.launch(executable_path=CHROMIUM, args=args))
         yield b
         b.close()
 

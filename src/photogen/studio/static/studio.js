@@ -193,10 +193,27 @@
 // being optimised; Cancel stops the computation on the server.
 (() => {
   const jobStats = (window.studioJobs = { finished: [], previews: 0 });
+  // The WAI-ARIA tabs pattern: one tab in the Tab order (roving tabindex), arrow keys, Home
+  // and End move between the visible tabs and open them.
+  function selectTab(tab, focus) {
+    document.querySelectorAll(".tab").forEach((t) => {
+      const on = t === tab;
+      t.classList.toggle("active", on);
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+    });
+    document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== tab.dataset.tab; });
+    if (focus) tab.focus();
+  }
   document.querySelectorAll(".tab").forEach((tab) => {
-    tab.onclick = () => {
-      document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
-      document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== tab.dataset.tab; });
+    tab.onclick = () => selectTab(tab, false);
+    tab.onkeydown = (e) => {
+      const tabs = [...document.querySelectorAll(".tab")].filter((t) => !t.hidden);
+      const i = tabs.indexOf(tab);
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (next === undefined) return;
+      e.preventDefault();
+      selectTab(tabs[(next + tabs.length) % tabs.length], true);
     };
   });
 
