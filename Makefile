@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean mutate studio
+.PHONY: demo test bench lint format clean mutate studio axe
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,11 @@ studio: $(STAMP)
 	$(BIN)/photogen studio
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
+
+# axe-core (npm) for the studio's accessibility test; .ci/run installs it.
+axe:
+	mkdir -p build/axe && npm install --silent --no-audit --no-fund --prefix build/axe axe-core@4
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/style_transfer.py

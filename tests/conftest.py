@@ -115,3 +115,26 @@ def http_file(tmp_path):
     yield url, hashlib.sha256(data).hexdigest(), len(data)
     server.shutdown()
     server.server_close()
+
+
+# Optional components whose tests skip cleanly where they are missing; CI installs them and
+# names them in PHOTOGEN_REQUIRE, where such a skip becomes a failure (a skip cannot hide).
+COMPONENTS = {"chromium": "chromium", "opencv-doc": "opencv-doc", "gimp-data": "gimp-data",
+              "fashion-mnist": "fashion-mnist", "axe-core": "axe-core"}  # fmt: skip
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    import os
+
+    outcome = yield
+    report = outcome.get_result()
+    required = {c.strip() for c in os.environ.get("PHOTOGEN_REQUIRE", "").split(",") if c.strip()}
+    if not report.skipped or not required:
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    missing = [c for c in required if COMPONENTS.get(c, c) in reason]
+    if missing:
+        report.outcome = "failed"
+        report.longrepr = (f"skipped for want of {', '.join(missing)}, which PHOTOGEN_REQUIRE "
+                           f"says is installed: {reason}")  # fmt: skip

@@ -360,3 +360,50 @@ def test_the_tabs_follow_the_aria_pattern_with_arrow_keys(browser, studio_url):
     tab_stops = "[...document.querySelectorAll('[role=tab]')].filter(t => t.tabIndex === 0).length"
     assert page.evaluate(tab_stops) == 1
     page.close()
+
+
+AXE = Path(os.environ.get("PHOTOGEN_AXE", "build/axe/node_modules/axe-core/axe.min.js"))
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason="axe-core not installed (make axe)")
+def test_axe_core_finds_no_wcag_violation_on_any_tab(browser, studio_url):
+    """axe-core (npm), WCAG 2.1 A and AA rules, on every tab as it opens with its samples."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    tabs = page.eval_on_selector_all("button[data-tab]", "b => b.map(x => x.dataset.tab)")
+    found = {}
+    for tab in tabs:
+        if page.is_hidden(f"button[data-tab={tab}]"):
+            continue
+        page.click(f"button[data-tab={tab}]")
+        page.wait_for_selector(f"#{tab}:not([hidden])")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+        )
+        found[tab] = [
+            (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+        ]
+    assert found and all(v == [] for v in found.values()), found
+    page.close()
+
+
+def test_palette_labels_contrast_with_their_swatches(browser, studio_url):
+    """Black or white, whichever contrasts more: at least 4.5:1 on every label (white text on
+    the yellow and green swatches was 1.1-2:1)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.wait_for_selector("#palette .swatch")
+    ratios = page.eval_on_selector_all(
+        "#palette .swatch",
+        """bs => bs.map(b => {
+            const rgb = s => s.match(/\\d+/g).slice(0, 3).map(Number);
+            const lum = c => { const l = c.map(v => { v /= 255;
+                return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+            const st = getComputedStyle(b);
+            const a = lum(rgb(st.color)), z = lum(rgb(st.backgroundColor));
+            return (Math.max(a, z) + 0.05) / (Math.min(a, z) + 0.05); })""",
+    )
+    assert ratios and min(ratios) >= 4.5, ratios
+    page.close()

@@ -154,6 +154,11 @@
       const b = document.createElement("button");
       b.className = "swatch"; b.style.background = hex; b.title = name; b.dataset.name = name;
       b.textContent = name;
+      // the label in black or white, whichever contrasts more with the swatch (WCAG luminance)
+      const lin = [1, 3, 5].map((k) => { const c = parseInt(hex.slice(k, k + 2), 16) / 255;
+        return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+      const lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+      b.style.color = (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) ? "#000" : "#fff";
       b.onclick = () => {
         state.colour = hex; selectTool(false);
         box.querySelectorAll(".swatch").forEach((s) => s.classList.toggle("active", s === b));
