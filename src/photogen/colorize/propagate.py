@@ -21,10 +21,10 @@ data term, so far from every hint the automatic colour stays:
   upsampling (He et al.'s guided filter with the photo's own L as the guide), in strips, so
   their edges follow the photo's; the photo's own L is kept.
 
-A hint-taking network (siggraph17, lite-hints) still receives the points: its hinted ab is
-used where the hints' influence reaches (plus the propagated difference between the hints and
-what it made of them), the automatic ab elsewhere (the network alone tints the whole photo
-after one click: 85% of the far pixels moved for lite-hints).
+A hint-taking network (siggraph17, lite-hints) still receives the points: where the hints'
+influence reaches, the hints' propagated colours plus half of the network's own hinted
+variation around them (``network_share``); the automatic ab elsewhere (the network alone
+tints the whole photo after one click: 83% of the far pixels moved for lite-hints).
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ class PropagationConfig:
         point_radius: radius of a clicked point on the working grid, px (2: a 5x5 patch, the
             size of the paper's simulated hints at 256 px).
         tol: relative residual of the conjugate gradients.
+        network_share: with a hint-taking network, the share of its own hinted variation
+            (its colours around a hint minus its colour at the hint) added to the hints'
+            propagated colours (0: the network's hint input unused; 1: all of it; 0.5 gave
+            +5.26 dB from 0 to 10 hints with lite-hints, against +4.46 dB at 1).
     """
 
     work_side: int = 256
@@ -71,6 +75,7 @@ class PropagationConfig:
     sigma_floor: float = 0.01
     point_radius: int = 2
     tol: float = 1e-5
+    network_share: float = 0.5
 
 
 @dataclass
@@ -315,9 +320,15 @@ def propagate(
         colour, infl = solve_on_grid(l_work, ab_hint, cover, torch.zeros(1, 2, h, w), config)
         up = guided_upsample(torch.cat([colour, infl], 1), l_work / 100.0, l_cpu / 100.0)
         out = auto + up[:, :2] - up[:, 2:3].clamp(0, 1) * auto
-    else:  # the hinted network's colours where the hints reach, plus what it missed
+    else:  # the hints' colours plus part of the hinted network's own variation around them
         hinted = hinted_ab.float().cpu()
-        corr, infl = solve_on_grid(l_work, ab_hint, cover, small(hinted), config)
-        up = guided_upsample(torch.cat([corr, infl], 1), l_work / 100.0, l_cpu / 100.0)
-        out = auto + up[:, :2] + up[:, 2:3].clamp(0, 1) * (hinted - auto)
+        small_hinted = small(hinted)
+        colour, infl = solve_on_grid(l_work, ab_hint, cover, torch.zeros(1, 2, h, w), config)
+        at_hints, _ = solve_on_grid(l_work, small_hinted * cover, cover,
+                                    torch.zeros(1, 2, h, w), config)  # fmt: skip
+        beta = config.network_share
+        up = guided_upsample(torch.cat([colour, at_hints, infl], 1), l_work / 100.0,
+                             l_cpu / 100.0)  # fmt: skip
+        g = up[:, 4:5].clamp(0, 1)
+        out = auto + up[:, :2] - g * auto + beta * (g * hinted - up[:, 2:4])
     return out.to(auto_ab.device)
