@@ -365,3 +365,31 @@ def test_a_job_waits_at_its_next_step_while_interactive_work_runs():
     assert through_while_busy == []  # no step ran while a frame was waiting or computing
     pool.shutdown(wait=True)
     lane.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("method", ["quilting", "efros-leung", "heeger-bergen"])
+def test_the_classical_textures_work_on_a_large_upload_at_a_stated_size(method, monkeypatch):
+    """A 1365x1074 upload: the classical methods see it at most 256 px long (they compare every
+    window: the full photo took 3.5 GiB for 48 px and gave texture elements larger than the
+    output), and the result keeps the photo's brightness (it came out near black)."""
+    from photogen.classic import efros_leung, heeger_bergen, quilting
+    from photogen.core.samples import load_sample
+    from photogen.studio import methods
+
+    src = torch.nn.functional.interpolate(load_sample("chelsea"), size=(1074, 1365),
+                                          mode="bilinear").clamp(0, 1)  # fmt: skip
+    seen = []
+    module = {"quilting": quilting, "efros-leung": efros_leung, "heeger-bergen": heeger_bergen}
+    name = {"quilting": "quilt"}.get(method, "synthesize")
+    real = getattr(module[method], name)
+
+    def spy(source, *args, **kwargs):
+        seen.append(tuple(source.shape[-2:]))
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(module[method], name, spy)
+    out = methods.texture_job(src, method, 24 if method == "efros-leung" else 64)(
+        lambda *a, **k: None
+    )
+    assert max(seen[0]) == methods.CLASSIC_SIDE
+    assert abs(float(out.mean()) - float(src.mean())) < 0.15
