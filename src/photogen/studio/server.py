@@ -99,7 +99,9 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     config = config or StudioConfig()
     engine = engine or SketchEngine(find_models(config.models), config.device)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
-    lane = InteractiveLane(2) if config.two_lanes else pool  # frames, clicks: never behind a job
+    # one interactive worker: the cached models are not reentrant yet (temperature, dropout
+    # generators and the DIS object are set per call), so interactive calls run one at a time
+    lane = InteractiveLane(1) if config.two_lanes else pool  # frames, clicks: never behind a job
     jobs = JobManager(pool, lane=lane if config.two_lanes else None)
     matcher = MatchService(config.db) if config.db else None
     pixelcnns = find_pixelcnn_models(config.pixelcnn)
