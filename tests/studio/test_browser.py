@@ -407,3 +407,29 @@ def test_palette_labels_contrast_with_their_swatches(browser, studio_url):
     )
     assert ratios and min(ratios) >= 4.5, ratios
     page.close()
+
+
+def test_a_failed_upload_takes_the_previous_result_away(browser, studio_url, tmp_path):
+    """Colorize a photo, then upload a truncated one: one line where the user looks, and
+    neither the old picture nor its download link stays (they were the previous photo's)."""
+    from photogen.core.image import save_image
+    from photogen.core.samples import load_sample
+
+    save_image(load_sample("chelsea"), tmp_path / "ok.png")
+    (tmp_path / "bad.png").write_bytes((tmp_path / "ok.png").read_bytes()[:300])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.click("button[data-tab=colorize]")
+    page.wait_for_function(f"{_COLOURED} >= 1", timeout=30000)
+    n = page.evaluate(_COLOURED)
+    page.set_input_files("#colorize input.file", str(tmp_path / "ok.png"))
+    page.wait_for_function(f"{_COLOURED} >= {n + 1}", timeout=30000)
+    assert page.is_visible("#colorize a.result")
+    page.set_input_files("#colorize input.file", str(tmp_path / "bad.png"))
+    page.wait_for_function("document.querySelector('#colorize .error').textContent.length > 0")
+    assert "truncated" in page.inner_text("#colorize .error") or "corrupt" in page.inner_text(
+        "#colorize .error"
+    )
+    assert not page.is_visible("#colorize a.result")
+    assert page.get_attribute("#colorize img.preview", "src") is None
+    page.close()

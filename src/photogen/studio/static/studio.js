@@ -441,8 +441,10 @@
       a.href = url; a.hidden = false;
       col.querySelector(".progress-text").textContent = `${(performance.now() - t0).toFixed(0)} ms`;
       jobStats.finished.push({ kind: "colorize", status: "done" });
-    } else {
-      a.hidden = true;
+    } else {  // the previous result is not this photo's: take it away with its link
+      a.hidden = true; a.removeAttribute("href");
+      col.querySelector("img.preview").removeAttribute("src");
+      col.pins = []; showPins();
       err.textContent = (await r.json()).error; col.querySelector(".progress-text").textContent = "";
     }
     colBusy = false;
