@@ -147,6 +147,7 @@ def test_playground_trains_and_redraws(app):
     assert len(curve["train"]) == 150 and curve["train"][-1] < 0.5 * curve["train"][0]
     assert curve["test_accuracy"] > 0.9
     assert decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content).shape == (1, 3, 240, 240)
+    assert s["size"] == [240, 240]  # the page's download link says the size it gives
     bad = c.post("/api/jobs/playground", data={"hidden": "4,x"})
     assert bad.status_code == 422 and "hidden layers" in bad.json()["error"]
 

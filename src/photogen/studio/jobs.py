@@ -116,6 +116,7 @@ class Job:
             eta = round(rate * max(0, self.total - self.done), 1)
         return {"id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
                 "position": self.position if self.status == "queued" else 0,
+                "size": list(self.result.shape[-1:-3:-1]) if self.result is not None else None,
                 "total": self.total, "loss": self.loss, "eta": eta, "error": self.error,
                 "preview": self.preview_version if self.preview else 0,
                 "curve": {k: v[-400:] if isinstance(v, list) else v for k, v in self.curve.items()},

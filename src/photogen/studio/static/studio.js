@@ -321,6 +321,7 @@
       if (["done", "error", "cancelled"].includes(s.status)) {
         if (s.status === "error") err.textContent = s.error;
         if (s.status === "done") { result.href = `/api/jobs/${job.id}/result.png`; result.hidden = false;
+                                   if (s.size) result.textContent = `Download the result (${s.size[0]}x${s.size[1]} px, as computed)`;
                                    text.textContent = `done in ${s.seconds} s` + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : ""); }
         jobStats.finished.push({ kind: s.kind, status: s.status, id: s.id });
         break;
