@@ -433,3 +433,14 @@ def test_a_failed_upload_takes_the_previous_result_away(browser, studio_url, tmp
     assert not page.is_visible("#colorize a.result")
     assert page.get_attribute("#colorize img.preview", "src") is None
     page.close()
+
+
+def test_ctrl_enter_runs_the_open_tab(browser, studio_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.click("button[data-tab=colorize]")
+    page.wait_for_function(f"{_COLOURED} >= 1", timeout=30000)
+    n = page.evaluate(_COLOURED)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"{_COLOURED} >= {n + 1}", timeout=30000)
+    page.close()

@@ -210,6 +210,13 @@
     document.querySelectorAll(".panel").forEach((p) => { p.hidden = p.id !== tab.dataset.tab; });
     if (focus) tab.focus();
   }
+  // Ctrl+Enter (Cmd+Enter) runs the open tab, as in the tools people already use
+  document.addEventListener("keydown", (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.key !== "Enter") return;
+    const panel = [...document.querySelectorAll(".panel")].find((p) => !p.hidden);
+    const run = panel && panel.querySelector("button.run:not([disabled])");
+    if (run) { e.preventDefault(); run.click(); }
+  });
   document.querySelectorAll(".tab").forEach((tab) => {
     tab.onclick = () => selectTab(tab, false);
     tab.onkeydown = (e) => {
