@@ -11,6 +11,7 @@ from photogen import __version__
 from photogen.cli import (
     colorize,
     demo,
+    rerun,
     experiment,
     learn,
     match,
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, studio,
-                   weights, experiment):  # fmt: skip
+                   weights, experiment, rerun):  # fmt: skip
         module.add_parser(sub)
     texture.add_compare_parser(sub)
     return p
@@ -58,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     set_debug("--debug" in argv)
     argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
+    import torch
+
+    from photogen.core.image import set_provenance
+
+    set_provenance({"argv": argv, "cwd": os.getcwd(), "photogen": __version__,
+                    "torch": torch.__version__})  # fmt: skip
     try:
         dropped = check_paths(args)
         code = args.func(args)
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         _traceback()
         error(describe_error(exc))
         return 1
+    finally:
+        set_provenance(None)
     return 0
 
 

@@ -265,10 +265,36 @@ def _check_tensor(image: torch.Tensor) -> np.ndarray:
     return np.clip(arr.transpose(1, 2, 0), 0.0, 1.0)
 
 
+SETTINGS_KEY = "photogen"  # the PNG text chunk holding how an image was made
+_provenance: dict | None = None
+
+
+def set_provenance(settings: dict | None) -> None:
+    """What every PNG written from now on records in its ``photogen`` text chunk (the CLI
+    sets the command line, the version and the working folder; None: nothing)."""
+    global _provenance
+    _provenance = dict(settings) if settings is not None else None
+
+
+def read_settings(path: str | os.PathLike) -> dict | None:
+    """The settings a photogen PNG carries (:func:`save_image`), or None."""
+    import json
+
+    with Image.open(path) as img:
+        text = getattr(img, "text", {}).get(SETTINGS_KEY)
+    return json.loads(text) if text else None
+
+
 def save_image(
-    image: torch.Tensor, path: str | os.PathLike, bit_depth: int = 8, quality: int = 95
+    image: torch.Tensor,
+    path: str | os.PathLike,
+    bit_depth: int = 8,
+    quality: int = 95,
+    settings: dict | None = None,
 ) -> Path:
-    """Write an image atomically (temporary file + rename).
+    """Write an image atomically (temporary file + rename). An 8-bit PNG carries ``settings``
+    (or the provenance set by :func:`set_provenance`) as JSON in a ``photogen`` text chunk,
+    as AUTOMATIC1111 and ComfyUI write theirs.
 
     Args:
         image: ``(1, C, H, W)`` or ``(C, H, W)`` float in ``[0, 1]``, C in {1, 3, 4};
@@ -308,6 +334,15 @@ def save_image(
             data = np.round(arr * 255.0).astype(np.uint8)
             pil = Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data)
             kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
+            recorded = settings if settings is not None else _provenance
+            if suffix == ".png" and recorded:
+                import json
+
+                from PIL.PngImagePlugin import PngInfo
+
+                info = PngInfo()
+                info.add_text(SETTINGS_KEY, json.dumps(recorded, sort_keys=True))
+                kwargs["pnginfo"] = info
             pil.save(tmp, **kwargs)
     return path
 
