@@ -11,12 +11,12 @@ from photogen import __version__
 from photogen.cli import (
     colorize,
     demo,
-    rerun,
     experiment,
     learn,
     match,
     pix2pix,
     pixelcnn,
+    rerun,
     studio,
     stylize,
     texture,
