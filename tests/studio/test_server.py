@@ -140,7 +140,8 @@ def test_uploads_are_checked_like_files(client, bad_files):
     from photogen.studio.server import StudioConfig
 
     good = client.post("/api/upload", content=encode_png(example_drawing(_facades())[..., :100, :]))
-    assert good.status_code == 200 and decode_image(good.content).shape == (1, 3, 256, 256)
+    # a 256x100 drawing keeps its aspect ratio (it was squashed to a square)
+    assert good.status_code == 200 and decode_image(good.content).shape == (1, 3, 100, 256)
     for name, expect in (("truncated.png", "truncated"), ("text.png", "not an image"),
                          ("bomb.png", "pixels"), ("empty.png", "empty")):  # fmt: skip
         r = client.post("/api/upload", content=bad_files[name].read_bytes())
@@ -149,6 +150,7 @@ def test_uploads_are_checked_like_files(client, bad_files):
     assert tiny.status_code == 422 and "too small" in tiny.json()["error"]
     assert client.get("/").status_code == 200  # still serving
     assert StudioConfig().max_upload == 32 * 2**20
+    assert StudioConfig(max_upload=10).max_upload == 10  # the limit itself: test_hardening
 
 
 @pytest.mark.parametrize("path", ["/ws/sketch", "/ws/live"])

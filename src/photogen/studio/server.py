@@ -413,9 +413,15 @@ class RefusedError(Exception):
 
 
 def _normalise_upload(data: bytes, side: int, config: StudioConfig) -> bytes:
-    from photogen.pix2pix.data import resize
+    """The upload checked and scaled so its longer side is ``side``, its aspect ratio kept
+    (the page letterboxes it onto the canvas; a square resize squashed it)."""
+    import torch.nn.functional as F
 
     if not 8 <= side <= 2048:
         raise ValueError(f"side must be 8..2048, got {side}")
     image = decode_image(data, "upload", max_pixels=config.max_pixels, min_side=8)
-    return encode_png(resize(image, side))
+    h, w = image.shape[-2:]
+    s = side / max(h, w)
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    mode = "area" if s < 1 else "bicubic"
+    return encode_png(F.interpolate(image, size=size, mode=mode).clamp(0, 1))

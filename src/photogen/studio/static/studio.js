@@ -98,9 +98,11 @@
   for (const ev of ["pointerup", "pointercancel"]) canvas.addEventListener(ev, () => { state.drawing = false; });
 
   function fill(colour) { ctx.fillStyle = colour; ctx.fillRect(0, 0, canvas.width, canvas.height); markDirty(); }
-  function drawImageFitted(img) {
+  function drawImageFitted(img) {  // letterboxed on the background: the aspect ratio kept
     fill(state.model.background);
-    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const s = Math.min(canvas.width / img.naturalWidth, canvas.height / img.naturalHeight);
+    const w = img.naturalWidth * s, h = img.naturalHeight * s;
+    ctx.drawImage(img, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
     markDirty();
   }
   async function loadExample() {
