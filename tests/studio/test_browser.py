@@ -444,3 +444,17 @@ def test_ctrl_enter_runs_the_open_tab(browser, studio_url):
     page.keyboard.press("Control+Enter")
     page.wait_for_function(f"{_COLOURED} >= {n + 1}", timeout=30000)
     page.close()
+
+
+def test_the_sketch_error_line_is_where_the_user_looks(browser, studio_url, tmp_path):
+    """A bad upload's message is inside the 1280x800 viewport, above the boards (it was
+    below the fold)."""
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio_url)
+    page.set_input_files("#upload", str(tmp_path / "bad.png"))
+    page.wait_for_function("document.querySelector('#error').textContent.length > 0")
+    box = page.locator("#error").bounding_box()
+    assert box["y"] + box["height"] <= 800
+    assert box["y"] < page.locator("#canvas").bounding_box()["y"]
+    page.close()
