@@ -458,3 +458,25 @@ def test_the_sketch_error_line_is_where_the_user_looks(browser, studio_url, tmp_
     assert box["y"] + box["height"] <= 800
     assert box["y"] < page.locator("#canvas").bounding_box()["y"]
     page.close()
+
+
+def test_a_job_lost_with_a_restart_resets_the_page(browser, tmp_path):
+    """The server forgets the visitor (as after a restart: the cookie is unknown): the running
+    job's display says so in one line and Run is usable again (it froze, Run disabled)."""
+    from photogen.studio.server import StudioConfig
+
+    with serve_studio(StudioConfig()) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(url)
+        page.click("button[data-tab=texture]")
+        page.wait_for_function("document.querySelector('#texture').holeMask")
+        page.eval_on_selector("#texture [name=steps]", "e => { e.value = 300; }")
+        page.click("#texture .run")
+        page.wait_for_function("document.querySelector('#texture .run').disabled")
+        context.clear_cookies()  # the server no longer knows this visitor
+        page.wait_for_function(
+            "document.querySelector('#texture .error').textContent.includes('gone')"
+        )
+        assert page.is_enabled("#texture .run") and page.is_disabled("#texture .cancel")
+        context.close()

@@ -319,7 +319,16 @@
     let shown = 0;
     for (;;) {
       await new Promise((res) => setTimeout(res, 300));
-      const s = await (await fetch(`/api/jobs/${job.id}`)).json();
+      let s;
+      try {  // a restarted server has forgotten the job and the session: say so, reset
+        const rs = await fetch(`/api/jobs/${job.id}`);
+        s = await rs.json();
+        if (!rs.ok) throw new Error(s.error || `error ${rs.status}`);
+      } catch (e) {
+        err.textContent = `the job is gone (${e.message}); the server may have restarted: run it again`;
+        text.textContent = ""; jobStats.finished.push({ kind: job.kind, status: "lost", id: job.id });
+        break;
+      }
       if (s.total) { bar.max = s.total; bar.value = s.done; }
       text.textContent = (s.status === "queued" && s.position ? `queued: ${s.position === 1 ? "next" : `${s.position - 1} ahead`}` : `${s.status}`) + (s.total ? ` ${s.done}/${s.total}` : "") +
         (s.eta != null ? `, ${s.eta.toFixed(0)} s left` : "") + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
