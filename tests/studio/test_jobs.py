@@ -332,9 +332,9 @@ def _wait_job(job, timeout=30):
 
 
 def test_a_job_waits_at_its_next_step_while_interactive_work_runs():
-    """Events, no sleeps: the interactive work lasts until the job has tried one more step; the
-    job records every step that got through while interactive work was pending. With the
-    lane ignored the first such step gets through."""
+    """Events, no sleeps: the interactive work lasts until the job has come to its gate; the
+    job records every step begun while interactive work was pending that got through. With
+    the lane ignored the gate is never reached and steps get through."""
     import threading
 
     from photogen.studio.jobs import InteractiveLane, JobManager
@@ -342,27 +342,39 @@ def test_a_job_waits_at_its_next_step_while_interactive_work_runs():
     lane = InteractiveLane(1)
     pool = ThreadPoolExecutor(1)
     jobs = JobManager(pool, lane=lane, max_yield=30)
-    tried_while_busy, going = threading.Event(), threading.Event()
+    going = threading.Event()
     through_while_busy = []
 
+    stop, gate_reached = threading.Event(), threading.Event()
+    real_wait = lane.wait_idle
+
+    def spy(timeout):  # the job came to its gate while interactive work was pending
+        gate_reached.set()
+        return real_wait(timeout)
+
+    lane.wait_idle = spy
+
     def job(report):
-        for i in range(100_000):
+        i = 0
+        while not stop.is_set():
             going.set()
             busy_before = lane.busy
-            if busy_before:
-                tried_while_busy.set()
-            report(i, 100_000)
+            report(i, 10**9)
             if busy_before and lane.busy:  # a step begun while a frame waited got through
                 through_while_busy.append(i)
-            if tried_while_busy.is_set() and not lane.busy:
-                return torch.zeros(1, 3, 2, 2)  # one step after the interactive work ended
+            if gate_reached.is_set() and not lane.busy:
+                break  # one step after the interactive work ended
+            i += 1
         return torch.zeros(1, 3, 2, 2)
 
     j = jobs.submit(jobs.new_session(), "style", job)
-    assert going.wait(30)
-    answer = lane.submit(lambda: tried_while_busy.wait(30))
-    assert answer.result(timeout=60) is True
-    _wait_job(j)
+    try:
+        assert going.wait(30)
+        answer = lane.submit(lambda: gate_reached.wait(10))  # until the job waits for it
+        assert answer.result(timeout=60) is True
+        _wait_job(j)
+    finally:
+        stop.set()
     assert through_while_busy == []  # no step ran while a frame was waiting or computing
     pool.shutdown(wait=True)
     lane.shutdown(wait=True)
