@@ -215,40 +215,44 @@ def _solve(A: sp.csr_matrix, B: np.ndarray, tol: float) -> np.ndarray:  # noqa: 
 
 
 def solve_on_grid(
-    l_work: torch.Tensor, ab_hint: torch.Tensor, cover: torch.Tensor, offset: torch.Tensor,
+    l_work: torch.Tensor, cover: torch.Tensor, colours: list[torch.Tensor],
     config: PropagationConfig = PropagationConfig(),
-) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """On the working grid: L ``(1, 1, h, w)`` in [0, 100], the hints' ab and coverage
-    (:func:`rasterize`), ``offset (1, 2, h, w)`` the ab the hints are measured against (the
-    automatic colour). Returns ``(correction (1, 2, h, w), influence (1, 1, h, w))``: add
-    the correction to ``offset``; the influence is in [0, 1], 1 at the hints."""
+) -> tuple[list[torch.Tensor], torch.Tensor]:  # fmt: skip
+    """On the working grid: L ``(1, 1, h, w)`` in [0, 100], the hints' coverage
+    (:func:`rasterize`) and ab maps ``(1, 2, h, w)`` whose values at the hints are propagated,
+    all through one matrix and one multigrid hierarchy. Returns ``([influence x propagated
+    colour (1, 2, h, w), one per map], influence (1, 1, h, w))``; the influence is in [0, 1],
+    1 at the hints."""
     _, _, h, w = l_work.shape
     n = h * w
     p = cover.reshape(n).double().numpy()
     if not p.any():
-        return torch.zeros(1, 2, h, w), torch.zeros(1, 1, h, w)
+        return [torch.zeros(1, 2, h, w) for _ in colours], torch.zeros(1, 1, h, w)
     lap = affinity_laplacian(l_work[0, 0].double().numpy() / 100.0, config.sigma_floor)
     lam = 1.0 / (config.reach * max(h, w)) ** 2
     mu = config.hint_weight
     A = (lap + sp.diags(lam + mu * p)).tocsr()
-    s = (ab_hint - offset).reshape(2, n).double().numpy()
     hinted = p > 0
-    values = s[:, hinted]
-    if np.ptp(values, axis=1).max() < 1e-6:  # one colour (a click): u_ab = colour * u0
-        u0 = np.clip(_solve(A, (mu * p)[:, None], config.tol)[:, 0], 0.0, None)
-        colour = np.broadcast_to(values[:, 0], (n, 2)).copy()
-    else:
-        U = _solve(A, np.stack([mu * p, mu * p * s[0], mu * p * s[1]], 1), config.tol)
-        u0 = np.clip(U[:, 0], 0.0, None)
-        colour = U[:, 1:] / np.maximum(u0, 1e-9)[:, None]
+    maps = [c.reshape(2, n).double().numpy() for c in colours]
+    # a map with one colour at all its hints (a click) needs no solve: u_ab = colour * u0
+    varying = [k for k, s in enumerate(maps) if np.ptp(s[:, hinted], axis=1).max() >= 1e-6]
+    B = np.stack([mu * p] + [mu * p * maps[k][j] for k in varying for j in (0, 1)], 1)
+    U = _solve(A, B, config.tol)
+    u0 = np.clip(U[:, 0], 0.0, None)
     ramp = np.clip((u0 - config.floor) / (config.strength - config.floor), 0.0, 1.0)
     influence = ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep: no kink at either end
-    # a hint's own pixels take its colour exactly (the springs leave a residual of 1/mu)
-    colour[hinted] = s.T[hinted]
     influence[hinted] = 1.0
-    corr = torch.from_numpy((colour * influence[:, None]).T.reshape(1, 2, h, w).copy()).float()
-    infl = torch.from_numpy(influence.reshape(1, 1, h, w).copy()).float()
-    return corr, infl
+    out = []
+    for k, s in enumerate(maps):
+        if k in varying:
+            col = 1 + 2 * varying.index(k)
+            colour = U[:, col : col + 2] / np.maximum(u0, 1e-9)[:, None]
+        else:
+            colour = np.broadcast_to(s[:, hinted][:, 0], (n, 2)).copy()
+        colour[hinted] = s.T[hinted]  # a hint's own pixels: exactly (the springs leave 1/mu)
+        weighted = (colour * influence[:, None]).T.reshape(1, 2, h, w)
+        out.append(torch.from_numpy(weighted.copy()).float())
+    return out, torch.from_numpy(influence.reshape(1, 1, h, w).copy()).float()
 
 
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -317,18 +321,14 @@ def propagate(
     ab_hint, cover = rasterize(hints, h, w, H, W, config.point_radius)
     auto = auto_ab.float().cpu()
     if hinted_ab is None:  # Levin's absolute colours, blended in by the influence
-        colour, infl = solve_on_grid(l_work, ab_hint, cover, torch.zeros(1, 2, h, w), config)
+        (colour,), infl = solve_on_grid(l_work, cover, [ab_hint], config)
         up = guided_upsample(torch.cat([colour, infl], 1), l_work / 100.0, l_cpu / 100.0)
         out = auto + up[:, :2] - up[:, 2:3].clamp(0, 1) * auto
     else:  # the hints' colours plus part of the hinted network's own variation around them
         hinted = hinted_ab.float().cpu()
-        small_hinted = small(hinted)
-        colour, infl = solve_on_grid(l_work, ab_hint, cover, torch.zeros(1, 2, h, w), config)
-        at_hints, _ = solve_on_grid(l_work, small_hinted * cover, cover,
-                                    torch.zeros(1, 2, h, w), config)  # fmt: skip
-        beta = config.network_share
+        (colour, at_hints), infl = solve_on_grid(l_work, cover, [ab_hint, small(hinted)], config)
         up = guided_upsample(torch.cat([colour, at_hints, infl], 1), l_work / 100.0,
                              l_cpu / 100.0)  # fmt: skip
         g = up[:, 4:5].clamp(0, 1)
-        out = auto + up[:, :2] - g * auto + beta * (g * hinted - up[:, 2:4])
+        out = auto + up[:, :2] - g * auto + config.network_share * (g * hinted - up[:, 2:4])
     return out.to(auto_ab.device)
