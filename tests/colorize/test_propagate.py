@@ -156,3 +156,25 @@ def test_the_pipeline_honours_a_click_with_the_bundled_automatic_model():
     ab = guided_ab(model, L, P.ColourHints(points=[(x, y, -40.0, -40.0)]), 256, auto_ab=auto)
     assert float((ab[0, :, y, x] - torch.tensor([-40.0, -40.0])).norm()) < 20
     assert float((ab - auto)[0, :, :60, 150:].norm(dim=0).mean()) < 3
+
+
+def test_hints_are_checked_against_the_photo_they_are_for():
+    """One check for the CLI and the studio: points inside, strokes of the photo's aspect."""
+    mask = torch.zeros(1, 1, 50, 100)
+    P.ColourHints(points=[(99, 49, 1, 1)], strokes=(torch.zeros(1, 2, 50, 100), mask)).check(
+        100, 200
+    )
+    with pytest.raises(ValueError, match="outside the 200x100 photo"):
+        P.ColourHints(points=[(10, 100, 1, 1)]).check(100, 200)
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        P.ColourHints(strokes=(torch.zeros(1, 2, 50, 50), mask[..., :50])).check(100, 200)
+
+
+def test_an_opaque_alpha_channel_means_marks_over_the_photo():
+    """A 4-channel picture whose alpha is 1 everywhere (an opaque PNG read with its alpha) is
+    read by chroma, not as 'everything painted'."""
+    grey = torch.full((1, 4, 20, 30), 0.5)
+    grey[:, 3] = 1.0
+    grey[:, :3, 5:7, 10:20] = torch.tensor([0.1, 0.2, 0.9]).view(1, 3, 1, 1)
+    _, mask = P.scribble_hints(grey)
+    assert float(mask.sum()) == 20

@@ -234,10 +234,7 @@ def _scribbles(path: Path | None):
 
     if path is None:
         return None
-    marks = read_image(path, keep_alpha=True)
-    if not bool((marks[:, 3] < 1).any()):
-        marks = marks[:, :3]  # opaque: the marks are the coloured pixels
-    ab, mask = scribble_hints(marks)
+    ab, mask = scribble_hints(read_image(path, keep_alpha=True))
     if not mask.any():
         raise UsageError(f"{path}: no coloured marks found (chroma >= 10, or paint on a "
                          "transparent layer)")  # fmt: skip
@@ -269,17 +266,10 @@ def run(args: argparse.Namespace) -> int:
     if args.bf16 and amp is None:
         info(args, "--bf16: this CPU has no native bf16 units; running in float32")
 
+    hints = ColourHints(points=points, strokes=strokes)  # checked against each photo
+
     def hints_for(rgb: torch.Tensor) -> ColourHints:
-        h, w = rgb.shape[-2:]
-        if strokes is not None:
-            sh, sw = strokes[1].shape[-2:]
-            if abs(sh / sw - h / w) > 0.02 * h / w:
-                raise ValueError(f"the scribble picture is {sw}x{sh}, the photo {w}x{h}: "
-                                 "their aspect ratios differ")  # fmt: skip
-        for x, y, _, _ in points:
-            if not (0 <= x < w and 0 <= y < h):
-                raise ValueError(f"--hint at ({x:g}, {y:g}) is outside the {w}x{h} photo")
-        return ColourHints(points=list(points), strokes=strokes)
+        return hints
 
     bar = tqdm(total=len(paths), desc="colorize", unit="img", disable=args.quiet)
 
@@ -291,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = [_output_for(args.output, p, batch) for p in paths]
     failed = colorize_files(
         model, paths, outputs, args.size, device, amp,
-        hints_for=hints_for if (points or strokes is not None) else None,
+        hints_for=hints_for if hints else None,
         max_pixels=args.max_pixels, on_error=on_error, on_done=lambda p: bar.update(1),
     )  # fmt: skip
     bar.close()

@@ -94,21 +94,34 @@ class ColourHints:
     def __bool__(self) -> bool:
         return bool(self.points) or (self.strokes is not None and bool(self.strokes[1].any()))
 
+    def check(self, height: int, width: int) -> None:
+        """Raise ValueError (one line) unless the hints fit a ``height`` x ``width`` photo:
+        every point inside it, the strokes' picture of the same aspect ratio (2%)."""
+        for x, y, _, _ in self.points:
+            if not (0 <= x < width and 0 <= y < height):
+                raise ValueError(f"hint ({x:g}, {y:g}) is outside the {width}x{height} photo")
+        if self.strokes is not None:
+            sh, sw = self.strokes[1].shape[-2:]
+            if abs(sh / sw - height / width) > 0.02 * height / width:
+                raise ValueError(f"the scribble picture is {sw}x{sh}, the photo {width}x{height}:"
+                                 " their aspect ratios differ")  # fmt: skip
+
 
 def scribble_hints(
     marks: torch.Tensor, min_chroma: float = 10.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Strokes from a picture of coloured marks: ``(1, 3 or 4, H, W)`` sRGB in [0, 1].
 
-    With an alpha channel the marks are where it is above one half (paint on a transparent
-    layer); without one, where the picture's chroma ``|ab|`` is at least ``min_chroma`` (marks
-    drawn over the grey photo). Returns ``(ab (1, 2, H, W), mask (1, 1, H, W))``.
+    With a transparent alpha channel the marks are where it is above one half (paint on a
+    transparent layer); without one, or with an opaque one, where the picture's chroma ``|ab|``
+    is at least ``min_chroma`` (marks drawn over the grey photo). Returns ``(ab (1, 2, H, W),
+    mask (1, 1, H, W))``.
     """
     if marks.dim() != 4 or marks.shape[0] != 1 or marks.shape[1] not in (3, 4):
         raise ValueError(f"a scribble picture must be (1, 3 or 4, H, W), got {tuple(marks.shape)}")
     lab = rgb_to_lab(marks[:, :3].clamp(0, 1))
     ab = lab[:, 1:]
-    if marks.shape[1] == 4:
+    if marks.shape[1] == 4 and bool((marks[:, 3] < 1).any()):
         mask = (marks[:, 3:4] > 0.5).float()
     else:
         mask = (ab.norm(dim=1, keepdim=True) >= min_chroma).float()
@@ -131,11 +144,10 @@ def rasterize(hints: ColourHints, grid_h: int, grid_w: int, photo_h: int, photo_
             mean_ab = F.adaptive_avg_pool2d(s_ab * s_mask, (grid_h, grid_w)) / total
             ab = torch.where(touched > 0, mean_ab, ab)
             cover = torch.maximum(cover, touched)
+    hints.check(photo_h, photo_w)
     yy = torch.arange(grid_h).view(-1, 1)
     xx = torch.arange(grid_w).view(1, -1)
     for x, y, a, b in hints.points:
-        if not (0 <= x < photo_w and 0 <= y < photo_h):
-            raise ValueError(f"hint ({x:g}, {y:g}) is outside the {photo_w}x{photo_h} photo")
         gy = min(grid_h - 1, int(y * grid_h / photo_h))
         gx = min(grid_w - 1, int(x * grid_w / photo_w))
         disc = ((yy - gy) ** 2 + (xx - gx) ** 2 <= radius * radius).view(1, 1, grid_h, grid_w)

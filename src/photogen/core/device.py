@@ -82,27 +82,29 @@ def set_threads(n: int | None = None) -> int:
 SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
+def _flag_words() -> set[str] | None:
+    """The words of /proc/cpuinfo's ``flags`` line, or None where it is unreadable."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return set(next((ln for ln in f if ln.startswith("flags")), "").split())
+    except OSError:
+        return None
+
+
 def cpu_flags() -> str:
     """The CPU's SIMD flags that decide which kernels run (for benchmarks to print), e.g.
     ``"avx2 fma avx512f avx512_bf16"``; ``"unknown"`` where /proc/cpuinfo is unreadable."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            words = set(next((ln for ln in f if ln.startswith("flags")), "").split())
-    except OSError:
+    words = _flag_words()
+    if words is None:
         return "unknown"
-    return " ".join(flag for flag in SIMD_FLAGS if flag in words) or "none of " + ",".join(
-        SIMD_FLAGS
-    )
+    found = " ".join(flag for flag in SIMD_FLAGS if flag in words)
+    return found or "none of " + ",".join(SIMD_FLAGS)
 
 
 def cpu_has_bf16() -> bool:
     """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where autocast pays."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    words = _flag_words() or set()
+    return "avx512_bf16" in words or "amx_bf16" in words
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:

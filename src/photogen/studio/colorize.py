@@ -71,8 +71,9 @@ class ColorizeService:
     def default(self) -> str:
         """The model ``auto`` stands for here: the first installed of siggraph17, eccv16,
         lite."""
-        return next((n for n in ("siggraph17", "eccv16", "lite") if n in self.specs),
-                    next(iter(self.specs)))  # fmt: skip
+        from photogen.colorize.pipeline import AUTO_ORDER
+
+        return next((n for n in AUTO_ORDER if n in self.specs), next(iter(self.specs)))
 
     def add(self, name: str) -> None:
         """A model that became installed (a finished download)."""
@@ -154,11 +155,8 @@ class ColorizeService:
             points.append((min(width - 1.0, x * width), min(height - 1.0, y * height),
                            float(lab[0, 1]), float(lab[0, 2])))  # fmt: skip
         marks = None
-        if strokes is not None:
-            sh, sw = strokes.shape[-2:]
-            if abs(sh / sw - height / width) > 0.02 * height / width:
-                raise ValueError(f"the strokes are {sw}x{sh}, the photo {width}x{height}")
-            marks = scribble_hints(strokes if strokes.shape[1] == 4 else strokes[:, :3])
+        if strokes is not None:  # its fit to the photo is checked with the points
+            marks = scribble_hints(strokes)
         l_channel = lightness(photo.cpu())
         auto = self._auto_ab(model, name, l_channel, float(temperature))
         wanted = ColourHints(points=points, strokes=marks)

@@ -117,7 +117,6 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.engine, app.state.pool, app.state.jobs = engine, pool, jobs
-    app.state.lane = lane
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
@@ -182,14 +181,14 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             raise RefusedError(401, "no session (expired?): reload the page")
         return token
 
-    async def read_upload(upload: UploadFile | None, name: str):
+    async def read_upload(upload: UploadFile | None, name: str, keep_alpha: bool = False):
         if upload is None:
             return None
         data = await upload.read(config.max_upload + 1)
         if len(data) > config.max_upload:
             raise RefusedError(413, f"{name}: larger than {config.max_upload:,} bytes")
         image = await asyncio.to_thread(decode_image, data, upload.filename or name,
-                                        config.max_pixels, 8)  # fmt: skip
+                                        config.max_pixels, 8, keep_alpha)  # fmt: skip
         return image
 
     @app.exception_handler(RefusedError)
@@ -306,13 +305,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         except (ValueError, TypeError) as exc:
             raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
         image = await read_upload(photo, "photo")
-        marks = None
-        if strokes is not None:
-            data = await strokes.read(config.max_upload + 1)
-            if len(data) > config.max_upload:
-                raise RefusedError(413, f"strokes: larger than {config.max_upload:,} bytes")
-            marks = await asyncio.to_thread(decode_image, data, "strokes", config.max_pixels,
-                                            1, True)  # fmt: skip
+        marks = await read_upload(strokes, "strokes", keep_alpha=True)
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(
             lane, lambda: colorizer.colorize(image, model, temperature, pins, marks)
