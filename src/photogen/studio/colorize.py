@@ -7,14 +7,20 @@ Calls ``photogen.colorize.pipeline``."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Annotated
 
 import torch
+from fastapi import File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
 from photogen.core.color import rgb_to_lab
+from photogen.core.image import encode_png
 
 OFFICIAL = ("siggraph17", "eccv16")
 # the released files' sizes, shown before a download starts
@@ -162,3 +168,54 @@ class ColorizeService:
         wanted = ColourHints(points=points, strokes=marks)
         ab = guided_ab(model, l_channel.to(self.device), wanted, 256, auto_ab=auto.to(self.device))
         return lab_to_rgb(torch.cat([l_channel, ab.cpu()], 1))
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """``"#rrggbb"`` -> floats in [0, 1]."""
+    text = str(colour).lstrip("#")
+    if len(text) != 6:
+        raise ValueError(f"colour {colour!r} is not #rrggbb")
+    return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+
+
+def add_colorize_routes(app, colorizer: ColorizeService, lane, jobs, read_upload,
+                        session_of) -> None:  # fmt: skip
+    """The tab's routes: the models (and downloads) on offer, a photo colorized with its
+    hints, a download job. ``read_upload`` and ``session_of`` are the server's own checks."""
+
+    @app.get("/api/colorize/models")
+    async def colorize_models() -> JSONResponse:
+        described = await asyncio.get_running_loop().run_in_executor(lane, colorizer.describe)
+        return JSONResponse(described)
+
+    @app.post("/api/colorize")
+    async def colorize(
+        request: Request,
+        photo: Annotated[UploadFile, File()],
+        model: Annotated[str, Form()] = "auto",
+        temperature: Annotated[float, Form()] = 0.38,
+        hints: Annotated[str, Form()] = "[]",
+        strokes: Annotated[UploadFile | None, File()] = None,
+    ) -> Response:
+        """The photo colorized at full resolution; ``hints``: JSON ``[[x, y, "#rrggbb"], ...]``
+        with x, y as fractions of the photo's width and height; ``strokes``: a PNG of painted
+        marks on a transparent layer (the photo's aspect ratio)."""
+        session_of(request)
+        try:
+            pins = [(float(x), float(y), _rgb(colour)) for x, y, colour in json.loads(hints)]
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
+        image = await read_upload(photo, "photo")
+        marks = await read_upload(strokes, "strokes", keep_alpha=True)
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(
+            lane, lambda: colorizer.colorize(image, model, temperature, pins, marks)
+        )
+        return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
+
+    @app.post("/api/jobs/weights")
+    async def new_download_job(request: Request, name: Annotated[str, Form()]) -> JSONResponse:
+        """Download an official colorizer (progress in bytes, cancel, sha256 checked)."""
+        session = session_of(request)
+        run = download_job(name, colorizer.add)
+        return JSONResponse(jobs.submit(session, "download", run).public())

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,7 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
-from photogen.studio.colorize import ColorizeService, download_job, find_colorizers
+from photogen.studio.colorize import ColorizeService, add_colorize_routes, find_colorizers
 from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import InteractiveLane, JobLimitError, JobManager
 from photogen.studio.live import LiveEngine, add_live_routes
@@ -282,42 +281,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             result[key] = base64.b64encode(result[key]).decode()
         return JSONResponse(result)
 
-    @app.get("/api/colorize/models")
-    async def colorize_models() -> JSONResponse:
-        described = await asyncio.get_running_loop().run_in_executor(lane, colorizer.describe)
-        return JSONResponse(described)
-
-    @app.post("/api/colorize")
-    async def colorize(
-        request: Request,
-        photo: Annotated[UploadFile, File()],
-        model: Annotated[str, Form()] = "auto",
-        temperature: Annotated[float, Form()] = 0.38,
-        hints: Annotated[str, Form()] = "[]",
-        strokes: Annotated[UploadFile | None, File()] = None,
-    ) -> Response:
-        """The photo colorized at full resolution; ``hints``: JSON ``[[x, y, "#rrggbb"], ...]``
-        with x, y as fractions of the photo's width and height; ``strokes``: a PNG of painted
-        marks on a transparent layer (the photo's aspect ratio)."""
-        session_of(request)
-        try:
-            pins = [(float(x), float(y), _rgb(colour)) for x, y, colour in json.loads(hints)]
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
-        image = await read_upload(photo, "photo")
-        marks = await read_upload(strokes, "strokes", keep_alpha=True)
-        loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(
-            lane, lambda: colorizer.colorize(image, model, temperature, pins, marks)
-        )
-        return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
-
-    @app.post("/api/jobs/weights")
-    async def new_download_job(request: Request, name: Annotated[str, Form()]) -> JSONResponse:
-        """Download an official colorizer (progress in bytes, cancel, sha256 checked)."""
-        session = session_of(request)
-        run = download_job(name, colorizer.add)
-        return JSONResponse(jobs.submit(session, "download", run).public())
+    add_colorize_routes(app, colorizer, lane, jobs, read_upload, session_of)
 
     @app.get("/api/pixelcnn/models")
     def pixelcnn_models() -> JSONResponse:
@@ -387,14 +351,6 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     allowed = {config.host.lower(), *(h.lower() for h in config.allowed_hosts)}
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth,
                  allowed_hosts=allowed, max_body=config.max_upload + 2**20)  # fmt: skip
-
-
-def _rgb(colour: str) -> tuple[float, float, float]:
-    """``"#rrggbb"`` -> floats in [0, 1]."""
-    text = str(colour).lstrip("#")
-    if len(text) != 6:
-        raise ValueError(f"colour {colour!r} is not #rrggbb")
-    return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
 
 
 class RefusedError(Exception):
