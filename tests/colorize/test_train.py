@@ -13,6 +13,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from photogen.cli.main import main
+from photogen.cli.studio import free_port
 from photogen.colorize.bins import gamut_bins, rebalance_weights, soft_encode
 from photogen.colorize.prior import load_prior
 from photogen.colorize.train import TrainConfig, colorization_loss, train
@@ -140,7 +141,8 @@ def test_ddp_two_cpu_processes(photos, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-port", "29533", "-m", "photogen.cli.main", "colorize", "train", str(photos),
+           "--master-port", str(free_port()), "-m", "photogen.cli.main", "colorize", "train",
+           str(photos),
            "--name", str(run), "--steps", "2", "--batch-size", "1", "--crop", "32",
            "--save-every", "2", "--val-every", "2", "--threads", "1", "-q"]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)

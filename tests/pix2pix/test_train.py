@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from photogen.cli.studio import free_port
 from photogen.core.image import save_image
 from photogen.pix2pix import networks as N
 from photogen.pix2pix.step import DiscriminatorPair, Pix2PixStep, gan_loss, make_optimizer
@@ -136,7 +137,7 @@ def test_ddp_two_cpu_processes(pairs_dir, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-port", "29541", "-m", "photogen.cli.main", "pix2pix", "train",
+           "--master-port", str(free_port()), "-m", "photogen.cli.main", "pix2pix", "train",
            str(pairs_dir), "--name", str(run), "--netG", "unet_128", "--ngf", "8", "--ndf", "8",
            "--load-size", "143", "--crop-size", "128", "--n-epochs", "1", "--n-epochs-decay", "0",
            "--threads", "1", "-q"]  # fmt: skip
@@ -158,7 +159,7 @@ def test_ddp_gradients_equal_a_single_process_run(tmp_path):
     out = tmp_path / "ddp.pt"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-port", "29547", str(Path(w.__file__)), str(out)]  # fmt: skip
+           "--master-port", str(free_port()), str(Path(w.__file__)), str(out)]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ddp = torch.load(out, weights_only=True)

@@ -38,6 +38,10 @@ def add_parser(sub) -> None:
                    "name users type, e.g. studio.lan); repeatable")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps or cuda:N")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the networks")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="threads answering interactive work (drawings, camera frames, colour "
+                   "clicks) of several visitors at once (default 2); jobs run one at a time "
+                   "and pause while interactive work waits")  # fmt: skip
     p.add_argument(
         "--engine",
         choices=["torch", "onnxruntime", "openvino"],
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from photogen.studio.guard import is_loopback
     from photogen.studio.server import StudioConfig, create_app
 
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers must be 1..64, got {args.workers}")
     auth = studio_auth(args)
     if not is_loopback(args.host):
         if not auth:
@@ -99,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
                                   auth=auth, allowed_hosts=args.allowed_host,
                                   db=args.db, pixelcnn=args.pixelcnn,
-                                  colorizers=args.colorizers, engine=args.engine))  # fmt: skip
+                                  colorizers=args.colorizers, engine=args.engine,
+                                  workers=args.workers))  # fmt: skip
     port = args.port or free_port(args.host)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
                                            log_level="warning" if args.quiet else "info",

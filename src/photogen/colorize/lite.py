@@ -201,10 +201,14 @@ class LiteColorizer(nn.Module):
         l_channel: torch.Tensor,
         hints_ab: torch.Tensor | None = None,
         hints_mask: torch.Tensor | None = None,
+        temperature: float | None = None,
     ) -> torch.Tensor:
-        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 2, H, W)`` ab (annealed mean, bilinear x4)."""
+        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 2, H, W)`` ab (annealed mean, bilinear x4).
+        ``temperature``: this call's (the module's own when None; nothing is modified, so
+        threads may call one model with different temperatures)."""
         logits = self.logits(l_channel, hints_ab, hints_mask)
-        probs = torch.softmax(logits / self.temperature, dim=1)
+        t = self.temperature if temperature is None else temperature
+        probs = torch.softmax(logits / t, dim=1)
         ab = torch.einsum("bqhw,qc->bchw", probs, self.bins.to(probs))
         h, w = l_channel.shape[-2:]
         return F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)

@@ -87,9 +87,11 @@ class ECCV16(nn.Module):
             x = block(x)
         return x
 
-    def forward(self, l_channel: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 2, H, W)`` ab (H, W multiples of 8)."""
-        probs = torch.softmax(self.logits(l_channel) / self.temperature, dim=1)
+    def forward(self, l_channel: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """``(B, 1, H, W)`` L in [0, 100] -> ``(B, 2, H, W)`` ab (H, W multiples of 8);
+        ``temperature``: this call's (the module's own when None)."""
+        t = self.temperature if temperature is None else temperature
+        probs = torch.softmax(self.logits(l_channel) / t, dim=1)
         ab = self.model_out(probs) * 110.0
         return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
 

@@ -157,8 +157,10 @@ def predict_ab(
     size: int = 256,
     hints: tuple[torch.Tensor, torch.Tensor] | None = None,
     autocast: torch.dtype | None = None,
+    temperature: float | None = None,
 ) -> torch.Tensor:
-    """ab ``(B, 2, H, W)`` for L ``(B, 1, H, W)`` in [0, 100], the network run at ``size``."""
+    """ab ``(B, 2, H, W)`` for L ``(B, 1, H, W)`` in [0, 100], the network run at ``size``;
+    ``temperature`` for this call (annealed-mean models; the model's own when None)."""
     h, w = l_channel.shape[-2:]
     small = l_channel
     if (h, w) != (size, size):
@@ -167,9 +169,11 @@ def predict_ab(
         )
     small = small.contiguous(memory_format=torch.channels_last)
     kwargs = {}
+    if temperature is not None and getattr(model, "temperature", None) is not None:
+        kwargs["temperature"] = float(temperature)
     if hints is not None:
         ab, mask = hints
-        kwargs = {
+        kwargs |= {
             "hints_ab": F.interpolate(ab, size=(size, size), mode="nearest"),
             "hints_mask": F.interpolate(mask, size=(size, size), mode="nearest"),
         }
@@ -201,15 +205,16 @@ def guided_ab(
     auto_ab: torch.Tensor | None = None,
     autocast: torch.dtype | None = None,
     config: PropagationConfig | None = None,
+    temperature: float | None = None,
 ) -> torch.Tensor:
     """ab ``(1, 2, H, W)`` for L ``(1, 1, H, W)``: the network's automatic colours, and the
     user's hints propagated into their regions (:mod:`photogen.colorize.propagate`); a
     hint-taking network also receives the hints. ``auto_ab``: the automatic ab when already
-    computed (the studio keeps it between clicks)."""
+    computed (the studio keeps it between clicks); ``temperature``: as :func:`predict_ab`."""
     from photogen.colorize.propagate import PropagationConfig, propagate
 
     if auto_ab is None:
-        auto_ab = predict_ab(model, l_channel, size, None, autocast)
+        auto_ab = predict_ab(model, l_channel, size, None, autocast, temperature)
     if not hints:
         return auto_ab
     hinted = None
@@ -217,7 +222,8 @@ def guided_ab(
         h, w = l_channel.shape[-2:]
         ab, mask = network_hints(hints, h, w, size)
         device = l_channel.device
-        hinted = predict_ab(model, l_channel, size, (ab.to(device), mask.to(device)), autocast)
+        hinted = predict_ab(model, l_channel, size, (ab.to(device), mask.to(device)), autocast,
+                            temperature)  # fmt: skip
     return propagate(l_channel, auto_ab, hints, hinted, config or PropagationConfig())
 
 

@@ -10,6 +10,7 @@ eager in the tests (1e-4) and timed against it in ``benchmarks/video.py``.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -82,9 +83,12 @@ def compile_module(module: nn.Module, example: torch.Tensor, engine: str = "torc
         "INFERENCE_NUM_THREADS": threads,
         "INFERENCE_PRECISION_HINT": "f32",
     })  # fmt: skip
-    request = compiled.create_infer_request()
+    local = threading.local()  # an infer request holds its tensors: one per calling thread
 
     def run_ov(x: torch.Tensor) -> torch.Tensor:
+        request = local.__dict__.get("request")
+        if request is None:
+            request = local.request = compiled.create_infer_request()
         request.infer({0: x.detach().cpu().float().contiguous().numpy()})
         return torch.from_numpy(request.get_output_tensor(0).data.copy())
 

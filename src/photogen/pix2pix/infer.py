@@ -8,6 +8,7 @@ model gives the same output for the same seed however many images went before.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from collections.abc import Callable
@@ -34,21 +35,29 @@ def prepare(G: nn.Module, eval_mode: bool = False, channels_last: bool = False) 
     return G
 
 
+# The dropout generators of the forward pass running in this thread (a context variable, not
+# an attribute of the shared module: two threads translating at once each draw their own).
+DROPOUT_GENERATORS: contextvars.ContextVar[list[torch.Generator] | None] = contextvars.ContextVar(
+    "photogen_dropout_generators", default=None
+)
+
+
 class SeededDropout(nn.Module):
-    """Dropout whose mask for image ``i`` of a batch comes from ``generators[i]``: an image gets
-    the same noise alone or in any batch (set ``generators`` before each forward)."""
+    """Dropout whose mask for image ``i`` of a batch comes from generator ``i`` of
+    :data:`DROPOUT_GENERATORS` (set by the caller for this forward, in this thread): an image
+    gets the same noise alone or in any batch, and concurrent calls do not share state."""
 
     def __init__(self, p: float = 0.5):
         super().__init__()
         self.p = p
-        self.generators: list[torch.Generator] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if len(self.generators) != x.shape[0]:
+        generators = DROPOUT_GENERATORS.get()
+        if generators is None or len(generators) != x.shape[0]:
             raise RuntimeError("SeededDropout: set one generator per image before the forward")
         keep = 1.0 - self.p
         masks = [torch.bernoulli(torch.full(x.shape[1:], keep), generator=g)
-                 for g in self.generators]  # fmt: skip
+                 for g in generators]  # fmt: skip
         return x * torch.stack(masks).to(x) / keep
 
 
@@ -117,11 +126,13 @@ class BatchTranslator:
     @torch.inference_mode()
     def __call__(self, x: torch.Tensor, seeds: list[int]) -> torch.Tensor:
         """``x`` ``(N, C, H, W)`` in ``[-1, 1]``, one seed per image -> ``(N, C', H, W)``."""
-        # One generator per image, shared by the dropout layers in forward order.
-        generators = [torch.Generator().manual_seed(s) for s in seeds]
-        for drop in self.dropouts:
-            drop.generators = generators
-        return self.model(x.to(self.device)).float().cpu()
+        # One generator per image, shared by the dropout layers in forward order; set for this
+        # thread's forward only, so that translators can be called from several threads.
+        token = DROPOUT_GENERATORS.set([torch.Generator().manual_seed(s) for s in seeds])
+        try:
+            return self.model(x.to(self.device)).float().cpu()
+        finally:
+            DROPOUT_GENERATORS.reset(token)
 
 
 def translate_files(

@@ -122,7 +122,7 @@ class ColorizeService:
             if key in self._auto:
                 self._auto.move_to_end(key)
                 return self._auto[key]
-        ab = predict_ab(model, l_channel.to(self.device), 256).cpu()
+        ab = predict_ab(model, l_channel.to(self.device), 256, temperature=temperature).cpu()
         with self._lock:
             self._auto[key] = ab
             while len(self._auto) > AUTO_CACHE:
@@ -149,9 +149,7 @@ class ColorizeService:
 
         if not 0.01 <= float(temperature) <= 1.0:
             raise ValueError(f"temperature must be 0.01..1, got {temperature}")
-        model = self.model(name)
-        if hasattr(model, "temperature") and model.temperature is not None:
-            model.temperature = float(temperature)
+        model = self.model(name)  # shared by the lane's threads: nothing of it is modified
         height, width = photo.shape[-2:]
         points = []
         for x, y, rgb in hints:
@@ -166,7 +164,8 @@ class ColorizeService:
         l_channel = lightness(photo.cpu())
         auto = self._auto_ab(model, name, l_channel, float(temperature))
         wanted = ColourHints(points=points, strokes=marks)
-        ab = guided_ab(model, l_channel.to(self.device), wanted, 256, auto_ab=auto.to(self.device))
+        ab = guided_ab(model, l_channel.to(self.device), wanted, 256, auto_ab=auto.to(self.device),
+                       temperature=float(temperature))  # fmt: skip
         return lab_to_rgb(torch.cat([l_channel, ab.cpu()], 1))
 
 

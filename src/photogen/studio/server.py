@@ -9,8 +9,9 @@ Safety: bound to 127.0.0.1 unless asked; while bound to a loopback address, requ
 Host header is not a local name are refused (DNS rebinding), and WebSockets whose Origin is
 not this page are refused (another site open in the same browser cannot drive the server);
 ``auth`` (``USER:PASS``) puts HTTP Basic authentication on every route. The page's files are a
-fixed list in the package: no request names a path on the server. Heavy work runs on one
-worker thread (``StudioConfig.workers``), so one visitor cannot starve the machine.
+fixed list in the package: no request names a path on the server. Jobs run on one worker
+thread (``StudioConfig.job_workers``) and yield at each step to the interactive lane
+(``StudioConfig.workers`` threads), so neither one visitor nor one job starves the others.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class StudioConfig:
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None (neither part empty).
         allowed_hosts: Host header names accepted besides ``host`` when bound beyond
             loopback (the names the users type: ``studio.lan``); on loopback only localhost.
-        workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
+        workers: threads of the interactive lane (frames, clicks, uploads of several visitors
+            answered at once; safe because inference keeps no per-call state in the shared
+            models: temperature, dropout generators and flow state are per call or thread).
+        job_workers: heavy jobs run at the same time (1 on a CPU: they use every core already).
         two_lanes: interactive work (frames, clicks, uploads) on its own threads, and jobs
             yielding to it between steps; False puts it behind the jobs (for comparison).
         max_pixels: the largest drawing or upload accepted (pixels).
@@ -83,7 +87,8 @@ class StudioConfig:
     auth: str | None = None
     allowed_hosts: list[str] = field(default_factory=list)
     engine: str | None = None  # the Live tab's inference engine (None: live.default_engine)
-    workers: int = 1
+    workers: int = 2
+    job_workers: int = 1
     two_lanes: bool = True  # False: frames queue behind jobs (the old studio; benchmarks)
     max_pixels: int = 4096 * 4096
     max_upload: int = 32 * 2**20
@@ -97,10 +102,11 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     """The studio as an ASGI app (FastAPI), wrapped in :class:`Guard`."""
     config = config or StudioConfig()
     engine = engine or SketchEngine(find_models(config.models), config.device)
-    pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="studio-job")
-    # one interactive worker: the cached models are not reentrant yet (temperature, dropout
-    # generators and the DIS object are set per call), so interactive calls run one at a time
-    lane = InteractiveLane(1) if config.two_lanes else pool  # frames, clicks: never behind a job
+    if config.workers < 1 or config.job_workers < 1:
+        raise ValueError("workers and job_workers must be >= 1")
+    pool = ThreadPoolExecutor(max_workers=config.job_workers, thread_name_prefix="studio-job")
+    # frames, clicks: never behind a job
+    lane = InteractiveLane(config.workers) if config.two_lanes else pool
     jobs = JobManager(pool, lane=lane if config.two_lanes else None)
     matcher = MatchService(config.db) if config.db else None
     pixelcnns = find_pixelcnn_models(config.pixelcnn)
