@@ -173,3 +173,32 @@ def test_every_socket_message_is_validated_and_the_socket_stays_open(client, pat
         ws.send_text(json.dumps(frame))
         ok = ws.receive_json()
         assert ok["id"] == 9 and "error" not in ok, ok
+
+
+def test_a_model_loading_for_one_visitor_does_not_hold_up_the_others(runs_dir):
+    """Loading a network (seconds for a large one) runs on a worker thread: while the sketch
+    tab's first frame waits for its model, the server keeps answering other requests."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    loading, release = threading.Event(), threading.Event()
+
+    class SlowLoad(SketchEngine):
+        def translator(self, name):
+            if not release.is_set():
+                loading.set()
+                release.wait(60)
+            return super().translator(name)
+
+    app = create_app(StudioConfig(), engine=SlowLoad(find_models([runs_dir])))
+    with (
+        TestClient(app, headers=LOCAL) as c,
+        c.websocket_connect("/ws/sketch", headers=LOCAL) as ws,
+        ThreadPoolExecutor(1) as other,
+    ):
+        ws.send_text(_frame(1))
+        assert loading.wait(60)
+        answer = other.submit(c.get, "/api/sketch/models").result(timeout=60)  # not behind it
+        assert answer.status_code == 200 and not release.is_set()
+        release.set()
+        assert json.loads(ws.receive_text())["id"] == 1
