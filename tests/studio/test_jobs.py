@@ -387,7 +387,7 @@ def test_the_classical_textures_work_on_a_large_upload_at_a_stated_size(method, 
     output), and the result keeps the photo's brightness (it came out near black)."""
     from photogen.classic import efros_leung, heeger_bergen, quilting
     from photogen.core.samples import load_sample
-    from photogen.studio import methods
+    from photogen.studio import texture as methods
 
     src = torch.nn.functional.interpolate(load_sample("chelsea"), size=(1074, 1365),
                                           mode="bilinear").clamp(0, 1)  # fmt: skip

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from photogen.core.color import rgb_to_lab
 from photogen.core.image import encode_png
+from photogen.studio.context import Studio
 
 OFFICIAL = ("siggraph17", "eccv16")
 # the released files' sizes, shown before a download starts
@@ -177,10 +178,11 @@ def _rgb(colour: str) -> tuple[float, float, float]:
     return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
 
 
-def add_colorize_routes(app, colorizer: ColorizeService, lane, jobs, read_upload,
-                        session_of) -> None:  # fmt: skip
+def add_colorize_routes(app, studio: Studio, colorizer: ColorizeService) -> None:
     """The tab's routes: the models (and downloads) on offer, a photo colorized with its
-    hints, a download job. ``read_upload`` and ``session_of`` are the server's own checks."""
+    hints, a download job."""
+    lane, jobs, read_upload, session_of = (studio.lane, studio.jobs, studio.read_upload,
+                                           studio.session_of)  # fmt: skip
 
     @app.get("/api/colorize/models")
     async def colorize_models() -> JSONResponse:

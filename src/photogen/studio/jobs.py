@@ -20,6 +20,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
+from fastapi import Request  # module level: the routes' string annotations resolve here
+from fastapi.responses import JSONResponse, Response
 
 from photogen.core.image import encode_png
 
@@ -243,3 +245,41 @@ class JobManager:
             job.status, job.error = "error", str(exc) or type(exc).__name__
         finally:
             job.finished = time.monotonic()
+
+
+def add_job_routes(app, studio) -> None:
+    """A visitor's jobs over HTTP: status, cancel, the preview, the result (full resolution,
+    lossless); another visitor's job is a 404, as an unknown one."""
+    from photogen.studio.context import RefusedError
+
+    def job_of(request: Request, job_id: str):
+        job = studio.jobs.get(studio.session_of(request), job_id)
+        if job is None:  # unknown, or another visitor's
+            raise RefusedError(404, "no such job")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def job_status(request: Request, job_id: str) -> JSONResponse:
+        return JSONResponse(job_of(request, job_id).public())
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def job_cancel(request: Request, job_id: str) -> JSONResponse:
+        job = job_of(request, job_id)
+        job.cancel.set()
+        return JSONResponse(job.public())
+
+    @app.get("/api/jobs/{job_id}/preview.png")
+    def job_preview(request: Request, job_id: str) -> Response:
+        job = job_of(request, job_id)
+        if job.preview is None:
+            raise RefusedError(404, "no picture yet")
+        return Response(job.preview, media_type="image/png", headers={"cache-control": "no-store"})
+
+    @app.get("/api/jobs/{job_id}/result.png")
+    def job_result(request: Request, job_id: str) -> Response:
+        job = job_of(request, job_id)
+        if job.result is None:
+            raise RefusedError(404, "not finished")
+        png = encode_png(job.result.clamp(0, 1))  # full resolution, lossless
+        disposition = f'attachment; filename="photogen-{job.kind}-{job.id}.png"'
+        return Response(png, media_type="image/png", headers={"content-disposition": disposition})

@@ -17,7 +17,6 @@ import importlib.util
 import io
 import threading
 import time
-from concurrent.futures import Executor
 
 import torch
 from fastapi import WebSocket
@@ -27,6 +26,7 @@ from photogen.core.image import decode_image
 from photogen.core.temporal import TemporalBlend, flow_grey
 from photogen.pix2pix.data import from_model
 from photogen.pix2pix.video import TRANSFORMS, Pix2PixFrames, model_input
+from photogen.studio.context import Studio
 from photogen.studio.sketch import SIDE, SketchEngine
 from photogen.studio.sketch_socket import frame_reply, serve_newest
 
@@ -114,7 +114,7 @@ class LiveSession:
         }
 
 
-def add_live_routes(app, live: LiveEngine, pool: Executor, max_pixels: int) -> None:
+def add_live_routes(app, studio: Studio, live: LiveEngine) -> None:
     """The tab's two routes: what it can offer, and the camera WebSocket (one
     :class:`LiveSession` per connection, newest frame wins)."""
 
@@ -127,4 +127,5 @@ def add_live_routes(app, live: LiveEngine, pool: Executor, max_pixels: int) -> N
     @app.websocket("/ws/live")
     async def live_socket(ws: WebSocket) -> None:
         session = LiveSession(live)
-        await serve_newest(ws, lambda text: session.reply(text, max_pixels), pool)
+        max_pixels = studio.config.max_pixels
+        await serve_newest(ws, lambda text: session.reply(text, max_pixels), studio.lane)

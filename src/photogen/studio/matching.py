@@ -5,12 +5,17 @@ never leave the server (the page sees tiles, distances and labels)."""
 
 from __future__ import annotations
 
+import base64
 import threading
 from pathlib import Path
+from typing import Annotated
 
 import torch
+from fastapi import File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
 
 from photogen.core.image import encode_png
+from photogen.studio.context import RefusedError, Studio
 
 
 class MatchService:
@@ -76,3 +81,25 @@ class MatchService:
             "grey": encode_png(grey),
             "colourised": encode_png(coloured),
         }
+
+
+def add_matching_routes(app, studio: Studio, matcher: MatchService | None) -> None:
+    """What the database holds, and one photo matched against it (on the interactive lane)."""
+
+    @app.get("/api/match/info")
+    def match_info() -> JSONResponse:
+        return JSONResponse({"available": False} if matcher is None
+                            else {"available": True, **matcher.info()})  # fmt: skip
+
+    @app.post("/api/match")
+    async def match(
+        request: Request, photo: Annotated[UploadFile, File()], k: Annotated[int, Form()] = 16
+    ) -> JSONResponse:
+        studio.session_of(request)
+        if matcher is None:
+            raise RefusedError(404, "no database: start the studio with --db TINY_DB")
+        image = await studio.read_upload(photo, "photo")
+        result = await studio.in_lane(matcher.match, image, k)
+        for key in ("montage", "grey", "colourised"):
+            result[key] = base64.b64encode(result[key]).decode()
+        return JSONResponse(result)

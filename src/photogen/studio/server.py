@@ -17,33 +17,29 @@ thread (``StudioConfig.job_workers``) and yield at each step to the interactive 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated
 
-from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
 from photogen.core.samples import available_samples
 from photogen.gatys.pyramid import resize
 from photogen.studio.colorize import ColorizeService, add_colorize_routes, find_colorizers
+from photogen.studio.completion import add_completion_routes, find_pixelcnn_models
+from photogen.studio.context import RefusedError, Studio
 from photogen.studio.guard import Guard, is_loopback
-from photogen.studio.jobs import InteractiveLane, JobLimitError, JobManager
+from photogen.studio.jobs import InteractiveLane, JobLimitError, JobManager, add_job_routes
 from photogen.studio.live import LiveEngine, add_live_routes
-from photogen.studio.matching import MatchService
-from photogen.studio.methods import (
-    find_pixelcnn_models,
-    pixelcnn_job,
-    playground_job,
-    style_job,
-    texture_job,
-)
-from photogen.studio.sketch import SketchEngine, example_drawing, find_models
-from photogen.studio.sketch_socket import serve_sketch
+from photogen.studio.matching import MatchService, add_matching_routes
+from photogen.studio.playground import add_playground_routes
+from photogen.studio.sketch import SketchEngine, find_models
+from photogen.studio.sketch_socket import add_sketch_routes
+from photogen.studio.style import add_style_routes
+from photogen.studio.texture import add_texture_routes
 
 STATIC = {  # URL name -> (package file, media type): the only files ever served
     "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
@@ -108,9 +104,8 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     # frames, clicks: never behind a job
     lane = InteractiveLane(config.workers) if config.two_lanes else pool
     jobs = JobManager(pool, lane=lane if config.two_lanes else None)
-    matcher = MatchService(config.db) if config.db else None
-    pixelcnns = find_pixelcnn_models(config.pixelcnn)
     colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device)
+    studio = Studio(config, lane, jobs, engine.device, SESSION)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -136,17 +131,6 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             return Response("not found", status_code=404, media_type="text/plain")
         filename, media = STATIC[name]
         return Response(_package_file(filename), media_type=media)
-
-    @app.get("/api/sketch/models")
-    def sketch_models() -> JSONResponse:
-        return JSONResponse([m.public() for m in engine.models.values()])
-
-    @app.get("/api/sketch/example")
-    def sketch_example(model: str, seed: int = 7) -> Response:
-        if model not in engine.models:
-            return JSONResponse({"error": f"unknown model {model!r}"}, status_code=404)
-        png = encode_png(example_drawing(engine.models[model], seed))
-        return Response(png, media_type="image/png")
 
     @app.get("/api/samples")
     def samples() -> JSONResponse:
@@ -180,22 +164,6 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
             return JSONResponse({"error": str(exc)}, status_code=422)
         return Response(png, media_type="image/png")
 
-    def session_of(request: Request) -> str:
-        token = request.cookies.get(SESSION)
-        if not jobs.known(token):
-            raise RefusedError(401, "no session (expired?): reload the page")
-        return token
-
-    async def read_upload(upload: UploadFile | None, name: str, keep_alpha: bool = False):
-        if upload is None:
-            return None
-        data = await upload.read(config.max_upload + 1)
-        if len(data) > config.max_upload:
-            raise RefusedError(413, f"{name}: larger than {config.max_upload:,} bytes")
-        image = await asyncio.to_thread(decode_image, data, upload.filename or name,
-                                        config.max_pixels, 8, keep_alpha)  # fmt: skip
-        return image
-
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
@@ -212,159 +180,20 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=422)
 
-    @app.post("/api/jobs/style")
-    async def new_style_job(
-        request: Request,
-        content: Annotated[UploadFile, File()],
-        style: Annotated[UploadFile, File()],
-        size: Annotated[int, Form()] = 256,
-        steps: Annotated[int, Form()] = 100,
-        preserve_colors: Annotated[bool, Form()] = False,
-        seed: Annotated[int, Form()] = 0,
-    ) -> JSONResponse:
-        session = session_of(request)
-        c, s = await read_upload(content, "content"), await read_upload(style, "style")
-        run = style_job(c, s, size, steps, preserve_colors, seed=seed, device=engine.device)
-        return JSONResponse(jobs.submit(session, "style", run).public())
+    add_sketch_routes(app, studio, engine)
+    add_live_routes(app, studio, LiveEngine(engine, config.engine))
+    add_style_routes(app, studio)
+    add_texture_routes(app, studio)
+    add_colorize_routes(app, studio, colorizer)
+    add_completion_routes(app, studio, find_pixelcnn_models(config.pixelcnn))
+    add_matching_routes(app, studio, MatchService(config.db) if config.db else None)
+    add_playground_routes(app, studio)
 
-    @app.post("/api/jobs/texture")
-    async def new_texture_job(
-        request: Request,
-        source: Annotated[UploadFile, File()],
-        mask: Annotated[UploadFile | None, File()] = None,
-        method: Annotated[str, Form()] = "gatys",
-        size: Annotated[int, Form()] = 192,
-        steps: Annotated[int, Form()] = 100,
-        tileable: Annotated[bool, Form()] = False,
-        seed: Annotated[int, Form()] = 0,
-    ) -> JSONResponse:
-        session = session_of(request)
-        src, m = await read_upload(source, "source"), await read_upload(mask, "mask")
-        known = None
-        if m is not None:
-            if m.shape[-2:] != src.shape[-2:]:
-                raise ValueError(
-                    f"the mask is {m.shape[-1]}x{m.shape[-2]}, the photo "
-                    f"{src.shape[-1]}x{src.shape[-2]}"
-                )
-            known = m[0].mean(0) > 0.5  # white = keep, black = fill
-            if bool(known.all()):
-                raise ValueError("the mask marks nothing to fill (paint the holes)")
-        run = texture_job(src, method, size, steps, tileable, known, seed, engine.device)
-        return JSONResponse(jobs.submit(session, "texture", run).public())
-
-    @app.post("/api/jobs/playground")
-    async def new_playground_job(
-        request: Request,
-        dataset: Annotated[str, Form()] = "circle",
-        noise: Annotated[float, Form()] = 0.1,
-        hidden: Annotated[str, Form()] = "4,4",
-        activation: Annotated[str, Form()] = "tanh",
-        l2: Annotated[float, Form()] = 0.0,
-        lr: Annotated[float, Form()] = 0.03,
-        epochs: Annotated[int, Form()] = 200,
-        seed: Annotated[int, Form()] = 0,
-    ) -> JSONResponse:
-        session = session_of(request)
-        run = playground_job(dataset, noise, hidden, activation, l2, lr, epochs, seed=seed)
-        return JSONResponse(jobs.submit(session, "playground", run).public())
-
-    @app.get("/api/match/info")
-    def match_info() -> JSONResponse:
-        return JSONResponse({"available": False} if matcher is None
-                            else {"available": True, **matcher.info()})  # fmt: skip
-
-    @app.post("/api/match")
-    async def match(
-        request: Request, photo: Annotated[UploadFile, File()], k: Annotated[int, Form()] = 16
-    ) -> JSONResponse:
-        session_of(request)
-        if matcher is None:
-            raise RefusedError(404, "no database: start the studio with --db TINY_DB")
-        image = await read_upload(photo, "photo")
-        result = await asyncio.get_running_loop().run_in_executor(lane, matcher.match, image, k)
-        for key in ("montage", "grey", "colourised"):
-            result[key] = base64.b64encode(result[key]).decode()
-        return JSONResponse(result)
-
-    add_colorize_routes(app, colorizer, lane, jobs, read_upload, session_of)
-
-    @app.get("/api/pixelcnn/models")
-    def pixelcnn_models() -> JSONResponse:
-        return JSONResponse([{"name": k, "side": v["side"], "sample": v["sample"]}
-                             for k, v in pixelcnns.items()])  # fmt: skip
-
-    @app.post("/api/jobs/pixelcnn")
-    async def new_pixelcnn_job(
-        request: Request,
-        image: Annotated[UploadFile, File()],
-        model: Annotated[str, Form()],
-        box: Annotated[str, Form()],
-        n: Annotated[int, Form()] = 4,
-        size: Annotated[int, Form()] = 64,
-        temperature: Annotated[float, Form()] = 1.0,
-        seed: Annotated[int, Form()] = 0,
-    ) -> JSONResponse:
-        session = session_of(request)
-        if model not in pixelcnns:
-            raise RefusedError(404, f"no PixelCNN {model!r}: start the studio with --pixelcnn RUN")
-        parts = box.split(",")
-        if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-            raise ValueError(f"box {box!r}: expected x,y,w,h")
-        rect = tuple(int(p) for p in parts)
-        picture = await read_upload(image, "image")
-        run = pixelcnn_job(pixelcnns[model]["path"], picture, rect, n, size, temperature, seed)
-        return JSONResponse(jobs.submit(session, "pixelcnn", run).public())
-
-    def job_of(request: Request, job_id: str):
-        job = jobs.get(session_of(request), job_id)
-        if job is None:  # unknown, or another visitor's
-            raise RefusedError(404, "no such job")
-        return job
-
-    @app.get("/api/jobs/{job_id}")
-    def job_status(request: Request, job_id: str) -> JSONResponse:
-        return JSONResponse(job_of(request, job_id).public())
-
-    @app.post("/api/jobs/{job_id}/cancel")
-    def job_cancel(request: Request, job_id: str) -> JSONResponse:
-        job = job_of(request, job_id)
-        job.cancel.set()
-        return JSONResponse(job.public())
-
-    @app.get("/api/jobs/{job_id}/preview.png")
-    def job_preview(request: Request, job_id: str) -> Response:
-        job = job_of(request, job_id)
-        if job.preview is None:
-            raise RefusedError(404, "no picture yet")
-        return Response(job.preview, media_type="image/png", headers={"cache-control": "no-store"})
-
-    @app.get("/api/jobs/{job_id}/result.png")
-    def job_result(request: Request, job_id: str) -> Response:
-        job = job_of(request, job_id)
-        if job.result is None:
-            raise RefusedError(404, "not finished")
-        png = encode_png(job.result.clamp(0, 1))  # full resolution, lossless
-        disposition = f'attachment; filename="photogen-{job.kind}-{job.id}.png"'
-        return Response(png, media_type="image/png", headers={"content-disposition": disposition})
-
-    @app.websocket("/ws/sketch")
-    async def sketch_socket(ws: WebSocket) -> None:
-        await serve_sketch(ws, engine, lane, config.max_pixels)
-
-    add_live_routes(app, LiveEngine(engine, config.engine), lane, config.max_pixels)
+    add_job_routes(app, studio)
 
     allowed = {config.host.lower(), *(h.lower() for h in config.allowed_hosts)}
     return Guard(app, local_only=is_loopback(config.host), auth=config.auth,
                  allowed_hosts=allowed, max_body=config.max_upload + 2**20)  # fmt: skip
-
-
-class RefusedError(Exception):
-    """A request the studio answers with ``status`` and one line for the page."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def _normalise_upload(data: bytes, side: int, config: StudioConfig) -> bytes:

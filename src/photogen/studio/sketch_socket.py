@@ -1,4 +1,5 @@
-"""The sketch tab's WebSocket: drawings in, pictures out, the newest waiting drawing wins.
+"""The sketch tab's routes and WebSocket: drawings in, pictures out, the newest waiting
+drawing wins.
 
 Frames ``{"id", "model", "png": base64}`` in; ``{"id", "png", "ms", "dropped"}`` or
 ``{"id", "error"}`` out. Only the newest waiting frame is computed: frames that arrive while
@@ -14,10 +15,12 @@ import json
 from concurrent.futures import Executor
 
 from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
 
-from photogen.core.image import ImageError
+from photogen.core.image import ImageError, encode_png
 from photogen.core.weights import WeightsError
-from photogen.studio.sketch import SketchEngine
+from photogen.studio.context import Studio
+from photogen.studio.sketch import SketchEngine, example_drawing
 
 MAX_MESSAGE = 4 * 2**20  # bytes of one WebSocket message (a 256 px drawing is ~10 kB)
 
@@ -117,3 +120,22 @@ def _sketch_reply(engine: SketchEngine, text: str, max_pixels: int) -> dict:
         return {"png": base64.b64encode(png).decode(), "ms": round(ms, 1)}
 
     return frame_reply(text, MAX_MESSAGE, "drawing", "png", handle)
+
+
+def add_sketch_routes(app, studio: Studio, engine: SketchEngine) -> None:
+    """The tab's models (palettes, never paths), a drawing to start from, and the socket."""
+
+    @app.get("/api/sketch/models")
+    def sketch_models() -> JSONResponse:
+        return JSONResponse([m.public() for m in engine.models.values()])
+
+    @app.get("/api/sketch/example")
+    def sketch_example(model: str, seed: int = 7) -> Response:
+        if model not in engine.models:
+            return JSONResponse({"error": f"unknown model {model!r}"}, status_code=404)
+        png = encode_png(example_drawing(engine.models[model], seed))
+        return Response(png, media_type="image/png")
+
+    @app.websocket("/ws/sketch")
+    async def sketch_socket(ws: WebSocket) -> None:
+        await serve_sketch(ws, engine, studio.lane, studio.config.max_pixels)
