@@ -480,3 +480,45 @@ def test_a_job_lost_with_a_restart_resets_the_page(browser, tmp_path):
         )
         assert page.is_enabled("#texture .run") and page.is_disabled("#texture .cancel")
         context.close()
+
+
+def test_history_strip_and_loading_a_results_settings(browser, studio_url, tmp_path):
+    """A finished job appears in the strip (and stays after a reload); its PNG, loaded back
+    through the page, opens its tab with the fields it was made with."""
+    import base64
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    page.click("button[data-tab=playground]")
+    page.select_option("#playground [name=dataset]", "xor")
+    page.fill("#playground [name=epochs]", "37")
+    page.fill("#playground [name=seed]", "5")
+    page.click("#playground .run")
+    page.wait_for_function(f"{_JOBS}.length >= 1", timeout=60000)
+    page.wait_for_function("window.studioHistory.shown >= 1")
+    thumb = "#history .strip img"
+    page.wait_for_function(f"document.querySelector('{thumb}').naturalWidth > 0")
+    assert "epochs 37" in page.get_attribute(thumb, "alt")
+    page.reload()
+    page.wait_for_function("window.studioHistory && window.studioHistory.shown >= 1")
+    href = page.get_attribute("#history .strip a", "href")
+    data = page.evaluate("""async (u) => { const b = new Uint8Array(await (await fetch(u)).arrayBuffer());
+        let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s); }""", href)
+    result = tmp_path / "made-here.png"
+    result.write_bytes(base64.b64decode(data))
+    page.click("button[data-tab=playground]")
+    page.fill("#playground [name=epochs]", "100")
+    page.select_option("#playground [name=dataset]", "circle")
+    page.click("button[data-tab=style]")
+    page.set_input_files("#history .settings-file", str(result))
+    page.wait_for_function("window.studioHistory.loaded !== null")
+    assert page.get_attribute("#tab-playground", "aria-selected") == "true"
+    assert page.input_value("#playground [name=epochs]") == "37"
+    assert page.input_value("#playground [name=dataset]") == "xor"
+    assert page.input_value("#playground [name=seed]") == "5"
+    assert "playground settings of made-here.png loaded" in page.inner_text("#history")
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_history.png"))
+    assert not errors, errors
+    page.close()

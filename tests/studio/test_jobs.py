@@ -406,3 +406,43 @@ def test_the_classical_textures_work_on_a_large_upload_at_a_stated_size(method, 
     )
     assert max(seen[0]) == methods.CLASSIC_SIDE
     assert abs(float(out.mean()) - float(src.mean())) < 0.15
+
+
+def test_a_result_carries_its_settings_and_they_make_it_again(app):
+    """The result PNG records the tab, the form, the inputs' sha256 and the device; the same
+    pictures with the settings read back from it give the same PNG, bit for bit; the history
+    lists the visitor's results; a CLI picture is pointed to ``photogen rerun``."""
+    import hashlib
+
+    from photogen.core.image import read_settings
+
+    c = _visitor(app)
+    content, style = _png(1), _png(2, (40, 40))
+    files = {"content": ("c.png", content), "style": ("s.png", style)}
+    form = {"size": "32", "steps": "5", "seed": "3", "preserve_colors": "true"}
+    first = _wait(c, c.post("/api/jobs/style", files=files, data=form).json()["id"])
+    png = c.get(f"/api/jobs/{first['id']}/result.png").content
+    made = read_settings(png)
+    assert made["studio"] == {
+        "tab": "style",
+        "fields": {"size": 32, "steps": 5, "seed": 3, "preserve_colors": True},
+        "inputs": {"content": hashlib.sha256(content).hexdigest(),
+                   "style": hashlib.sha256(style).hexdigest()},
+    }  # fmt: skip
+    assert made["device"] == "cpu" and made["threads"] == torch.get_num_threads()
+    loaded = c.post("/api/settings", content=png).json()
+    assert loaded["tab"] == "style" and loaded["fields"]["steps"] == 5
+    again = {k: str(v).lower() if isinstance(v, bool) else str(v)
+             for k, v in loaded["fields"].items()}  # fmt: skip
+    second = _wait(c, c.post("/api/jobs/style", files=files, data=again).json()["id"])
+    assert c.get(f"/api/jobs/{second['id']}/result.png").content == png
+    assert [j["id"] for j in c.get("/api/jobs").json()] == [first["id"], second["id"]]
+    assert _visitor(app).get("/api/jobs").json() == []  # another visitor sees none of them
+    cli = encode_png(
+        torch.zeros(1, 3, 8, 8), settings={"argv": ["texture", "a.png", "-o", "x.png"]}
+    )
+    r = c.post("/api/settings", content=cli)
+    assert r.status_code == 422 and "photogen rerun" in r.json()["error"]
+    for junk in (b"not a picture", encode_png(torch.zeros(1, 3, 8, 8))):
+        r = c.post("/api/settings", content=junk)
+        assert r.status_code == 422 and r.json()["error"]

@@ -276,13 +276,19 @@ def set_provenance(settings: dict | None) -> None:
     _provenance = dict(settings) if settings is not None else None
 
 
-def read_settings(path: str | os.PathLike) -> dict | None:
-    """The settings a photogen PNG carries (:func:`save_image`), or None."""
+def read_settings(path: str | os.PathLike | bytes) -> dict | None:
+    """The settings a photogen PNG (a path, or its bytes) carries (:func:`save_image`,
+    :func:`encode_png`), or None; a chunk that is not a JSON object counts as none."""
+    import io
     import json
 
-    with Image.open(path) as img:
+    with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as img:
         text = getattr(img, "text", {}).get(SETTINGS_KEY)
-    return json.loads(text) if text else None
+    try:
+        settings = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return settings if isinstance(settings, dict) else None
 
 
 def save_image(
@@ -336,13 +342,7 @@ def save_image(
             kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
             recorded = settings if settings is not None else _provenance
             if suffix == ".png" and recorded:
-                import json
-
-                from PIL.PngImagePlugin import PngInfo
-
-                info = PngInfo()
-                info.add_text(SETTINGS_KEY, json.dumps(recorded, sort_keys=True))
-                kwargs["pnginfo"] = info
+                kwargs["pnginfo"] = _png_info(recorded)
             pil.save(tmp, **kwargs)
     return path
 
@@ -419,14 +419,26 @@ def decode_image(
     return _finish(arr, keep_alpha, ImageInfo(w, h, 8, False, img.format or "?"))[0]
 
 
-def encode_png(image: torch.Tensor, compress_level: int = 1) -> bytes:
-    """``(1, C, H, W)`` or ``(C, H, W)`` in ``[0, 1]`` as 8-bit PNG bytes (fast compression)."""
+def _png_info(settings: dict):
+    import json
+
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(SETTINGS_KEY, json.dumps(settings, sort_keys=True))
+    return info
+
+
+def encode_png(image: torch.Tensor, compress_level: int = 1, settings: dict | None = None) -> bytes:
+    """``(1, C, H, W)`` or ``(C, H, W)`` in ``[0, 1]`` as 8-bit PNG bytes (fast compression),
+    with ``settings`` in the ``photogen`` text chunk when given (the studio's results)."""
     import io
 
     arr = _check_tensor(image)
     data = np.round(arr * 255.0).astype(np.uint8)
     buf = io.BytesIO()
+    extra = {"pnginfo": _png_info(settings)} if settings else {}
     Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data).save(
-        buf, format="PNG", compress_level=compress_level
+        buf, format="PNG", compress_level=compress_level, **extra
     )
     return buf.getvalue()

@@ -87,11 +87,14 @@ class ColorizeService:
         with self._lock:
             self.specs[name] = name
 
+    def resolve(self, name: str) -> str:
+        """The model ``name`` stands for (``auto``: :meth:`default`)."""
+        return self.default() if name == "auto" else name
+
     def model(self, name: str):
         from photogen.colorize.pipeline import load_model
 
-        if name == "auto":
-            name = self.default()
+        name = self.resolve(name)
         if name not in self.specs:
             raise ValueError(f"unknown colorizer {name!r}; choose one of {', '.join(self.specs)}")
         with self._lock:
@@ -206,13 +209,18 @@ def add_colorize_routes(app, studio: Studio, colorizer: ColorizeService) -> None
             pins = [(float(x), float(y), _rgb(colour)) for x, y, colour in json.loads(hints)]
         except (ValueError, TypeError) as exc:
             raise ValueError(f'hints: expected [[x, y, "#rrggbb"], ...] ({exc})') from None
-        image = await read_upload(photo, "photo")
-        marks = await read_upload(strokes, "strokes", keep_alpha=True)
+        digests: dict = {}
+        image = await read_upload(photo, "photo", digests=digests)
+        marks = await read_upload(strokes, "strokes", keep_alpha=True, digests=digests)
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(
             lane, lambda: colorizer.colorize(image, model, temperature, pins, marks)
         )
-        return Response(await asyncio.to_thread(encode_png, out), media_type="image/png")
+        made = studio.settings("colorize", {"model": colorizer.resolve(model),
+                                            "temperature": temperature, "hints": hints},
+                               digests)  # fmt: skip
+        png = await asyncio.to_thread(encode_png, out, 1, made)
+        return Response(png, media_type="image/png")
 
     @app.post("/api/jobs/weights")
     async def new_download_job(request: Request, name: Annotated[str, Form()]) -> JSONResponse:

@@ -108,6 +108,10 @@ def add_completion_routes(app, studio: Studio, models: dict[str, dict]) -> None:
         if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
             raise ValueError(f"box {box!r}: expected x,y,w,h")
         rect = tuple(int(p) for p in parts)
-        picture = await studio.read_upload(image, "image")
+        digests: dict = {}
+        picture = await studio.read_upload(image, "image", digests=digests)
         run = pixelcnn_job(models[model]["path"], picture, rect, n, size, temperature, seed)
-        return JSONResponse(studio.jobs.submit(session, "pixelcnn", run).public())
+        made = studio.settings("pixelcnn", {"model": model, "box": box, "n": n, "size": size,
+                                            "temperature": temperature, "seed": seed},
+                               digests)  # fmt: skip
+        return JSONResponse(studio.jobs.submit(session, "pixelcnn", run, made).public())

@@ -9,6 +9,7 @@ file, not an edit of ``create_app``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,18 +53,33 @@ class Studio:
             raise RefusedError(401, "no session (expired?): reload the page")
         return token
 
-    async def read_upload(self, upload: UploadFile | None, name: str,
-                          keep_alpha: bool = False) -> torch.Tensor | None:  # fmt: skip
+    async def read_upload(self, upload: UploadFile | None, name: str, keep_alpha: bool = False,
+                          digests: dict | None = None) -> torch.Tensor | None:  # fmt: skip
         """An uploaded picture decoded off the event loop (None when not sent); over the byte
-        limit is a 413, anything not a usable picture a one-line :class:`ImageError`."""
+        limit is a 413, anything not a usable picture a one-line :class:`ImageError`.
+        ``digests[name]`` gets the sha256 of the bytes (recorded in the result's settings)."""
         if upload is None:
             return None
         limit = self.config.max_upload
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise RefusedError(413, f"{name}: larger than {limit:,} bytes")
+        if digests is not None:
+            digests[name] = hashlib.sha256(data).hexdigest()
         return await asyncio.to_thread(decode_image, data, upload.filename or name,
                                        self.config.max_pixels, 8, keep_alpha)  # fmt: skip
+
+    def settings(self, tab: str, fields: dict, inputs: dict | None = None) -> dict:
+        """What a result PNG of ``tab`` records (its ``photogen`` text chunk, as AUTOMATIC1111's
+        ``parameters``): the tab, the form's fields (names as the page's), the sha256 of each
+        input picture, and what decides the pixels besides them: photogen's and PyTorch's
+        versions, the device and the thread count. The page's "load settings" fills the tab's
+        form from it; with the same pictures, a run gives the same image on the same device."""
+        from photogen import __version__
+
+        return {"studio": {"tab": tab, "fields": dict(fields), "inputs": dict(inputs or {})},
+                "photogen": __version__, "torch": torch.__version__, "device": str(self.device),
+                "threads": torch.get_num_threads()}  # fmt: skip
 
     async def in_lane(self, fn: Callable[..., Any], *args) -> Awaitable[Any]:
         """``fn(*args)`` on the interactive lane."""

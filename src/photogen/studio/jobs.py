@@ -110,6 +110,7 @@ class Job:
     curve: dict = field(default_factory=dict)  # series a job chooses to show (loss curves)
     cancel: threading.Event = field(default_factory=threading.Event)
     position: int = 0  # 1 = next to run, while queued
+    settings: dict = field(default_factory=dict)  # what made it (the result PNG's text chunk)
 
     def public(self) -> dict:
         eta = None
@@ -121,6 +122,7 @@ class Job:
                 "size": list(self.result.shape[-1:-3:-1]) if self.result is not None else None,
                 "total": self.total, "loss": self.loss, "eta": eta, "error": self.error,
                 "preview": self.preview_version if self.preview else 0,
+                "settings": self.settings.get("studio", {}),
                 "curve": {k: v[-400:] if isinstance(v, list) else v for k, v in self.curve.items()},
                 "seconds": round((self.finished or time.monotonic()) - self.started, 1)
                 if self.started else None}  # fmt: skip
@@ -167,9 +169,11 @@ class JobManager:
                     job.cancel.set()
                 del self._seen[token]
 
-    def submit(self, session: str, kind: str, run: Callable) -> Job:
-        """Queue ``run(report)``; finished jobs beyond ``per_session`` are forgotten."""
-        job = Job(id=f"{next(self._ids)}-{secrets.token_hex(4)}", kind=kind)
+    def submit(self, session: str, kind: str, run: Callable, settings: dict | None = None) -> Job:
+        """Queue ``run(report)``; finished jobs beyond ``per_session`` are forgotten.
+        ``settings``: what the result PNG records (:meth:`Studio.settings`)."""
+        job = Job(id=f"{next(self._ids)}-{secrets.token_hex(4)}", kind=kind,
+                  settings=dict(settings or {}))  # fmt: skip
         with self._lock:
             jobs = self._jobs[session]
             active = [j for j in jobs.values() if j.status in ("queued", "running")]
@@ -197,6 +201,11 @@ class JobManager:
     def get(self, session: str, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(session, {}).get(job_id)
+
+    def history(self, session: str) -> list[Job]:
+        """The visitor's jobs still kept, oldest first (the page's history strip)."""
+        with self._lock:
+            return list(self._jobs.get(session, {}).values())
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -258,6 +267,40 @@ def add_job_routes(app, studio) -> None:
             raise RefusedError(404, "no such job")
         return job
 
+    @app.get("/api/jobs")
+    def job_history(request: Request) -> JSONResponse:
+        return JSONResponse([j.public() for j in studio.jobs.history(studio.session_of(request))])
+
+    @app.post("/api/settings")
+    async def settings_of(request: Request) -> JSONResponse:
+        """The settings a dropped photogen PNG carries, for the page to fill a tab's form (the
+        body is the PNG; nothing of it is kept)."""
+        from photogen.core.image import read_settings
+
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > studio.config.max_upload:
+                raise RefusedError(413, f"larger than {studio.config.max_upload:,} bytes")
+        try:
+            found = read_settings(data)
+        except Exception:  # noqa: BLE001 - any undecodable upload: one line for the page
+            raise RefusedError(422, "not a PNG photogen wrote") from None
+        if not found:
+            raise RefusedError(422, "this picture carries no photogen settings")
+        made = found.get("studio")
+        if not isinstance(made, dict) or not isinstance(made.get("fields"), dict):
+            argv = found.get("argv")
+            if isinstance(argv, list):  # the CLI's: say how to re-run it
+                raise RefusedError(422, "made by the command line: photogen rerun FILE.png "
+                                   f"(photogen {' '.join(map(str, argv))})")  # fmt: skip
+            raise RefusedError(422, "this picture carries no studio settings")
+        fields = {str(k): v for k, v in made["fields"].items()
+                  if isinstance(v, str | int | float | bool)}  # fmt: skip
+        return JSONResponse({"tab": str(made.get("tab", "")), "fields": fields,
+                             "inputs": made.get("inputs", {}), "device": found.get("device"),
+                             "threads": found.get("threads")})  # fmt: skip
+
     @app.get("/api/jobs/{job_id}")
     def job_status(request: Request, job_id: str) -> JSONResponse:
         return JSONResponse(job_of(request, job_id).public())
@@ -280,6 +323,6 @@ def add_job_routes(app, studio) -> None:
         job = job_of(request, job_id)
         if job.result is None:
             raise RefusedError(404, "not finished")
-        png = encode_png(job.result.clamp(0, 1))  # full resolution, lossless
+        png = encode_png(job.result.clamp(0, 1), settings=job.settings)  # full size, lossless
         disposition = f'attachment; filename="photogen-{job.kind}-{job.id}.png"'
         return Response(png, media_type="image/png", headers={"content-disposition": disposition})

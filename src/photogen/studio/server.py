@@ -41,10 +41,12 @@ from photogen.studio.sketch_socket import add_sketch_routes
 from photogen.studio.style import add_style_routes
 from photogen.studio.texture import add_texture_routes
 
+# The page's modules: one per tab, and what they share (studio.js imports them all).
+MODULES = ("studio", "common", "tabs", "sketch", "style", "texture", "colorize", "completion",
+           "matching", "playground", "history", "live")  # fmt: skip
 STATIC = {  # URL name -> (package file, media type): the only files ever served
-    "studio.js": ("studio.js", "text/javascript; charset=utf-8"),
+    **{f"{m}.js": (f"{m}.js", "text/javascript; charset=utf-8") for m in MODULES},
     "studio.css": ("studio.css", "text/css; charset=utf-8"),
-    "live.js": ("live.js", "text/javascript; charset=utf-8"),
 }
 SESSION = "photogen_session"
 

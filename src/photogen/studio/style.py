@@ -51,7 +51,10 @@ def add_style_routes(app, studio: Studio) -> None:
         seed: Annotated[int, Form()] = 0,
     ) -> JSONResponse:
         session = studio.session_of(request)
-        c = await studio.read_upload(content, "content")
-        s = await studio.read_upload(style, "style")
+        digests: dict = {}
+        c = await studio.read_upload(content, "content", digests=digests)
+        s = await studio.read_upload(style, "style", digests=digests)
         run = style_job(c, s, size, steps, preserve_colors, seed=seed, device=studio.device)
-        return JSONResponse(studio.jobs.submit(session, "style", run).public())
+        made = studio.settings("style", {"size": size, "steps": steps, "seed": seed,
+                                         "preserve_colors": preserve_colors}, digests)  # fmt: skip
+        return JSONResponse(studio.jobs.submit(session, "style", run, made).public())

@@ -116,8 +116,9 @@ def add_texture_routes(app, studio: Studio) -> None:
         seed: Annotated[int, Form()] = 0,
     ) -> JSONResponse:
         session = studio.session_of(request)
-        src = await studio.read_upload(source, "source")
-        m = await studio.read_upload(mask, "mask")
+        digests: dict = {}
+        src = await studio.read_upload(source, "source", digests=digests)
+        m = await studio.read_upload(mask, "mask", digests=digests)
         known = None
         if m is not None:
             if m.shape[-2:] != src.shape[-2:]:
@@ -129,4 +130,7 @@ def add_texture_routes(app, studio: Studio) -> None:
             if bool(known.all()):
                 raise ValueError("the mask marks nothing to fill (paint the holes)")
         run = texture_job(src, method, size, steps, tileable, known, seed, studio.device)
-        return JSONResponse(studio.jobs.submit(session, "texture", run).public())
+        fields = {"method": method, "size": size, "steps": steps, "tileable": tileable,
+                  "seed": seed}  # fmt: skip
+        made = studio.settings("texture", fields, digests)
+        return JSONResponse(studio.jobs.submit(session, "texture", run, made).public())
