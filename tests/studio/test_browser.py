@@ -504,8 +504,11 @@ def test_history_strip_and_loading_a_results_settings(browser, studio_url, tmp_p
     page.reload()
     page.wait_for_function("window.studioHistory && window.studioHistory.shown >= 1")
     href = page.get_attribute("#history .strip a", "href")
-    data = page.evaluate("""async (u) => { const b = new Uint8Array(await (await fetch(u)).arrayBuffer());
-        let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s); }""", href)
+    data = page.evaluate(
+        """async (u) => { const b = new Uint8Array(await (await fetch(u)).arrayBuffer());
+        let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s); }""",
+        href,
+    )
     result = tmp_path / "made-here.png"
     result.write_bytes(base64.b64decode(data))
     page.click("button[data-tab=playground]")

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 
 import pytest
+import torch
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -151,3 +152,44 @@ def test_the_gate_stops_reading_a_streamed_body_at_the_limit():
     assert len(pulled) == 11  # 110 kB read of 4 MB
     assert seen_by_app[-1] == "http.disconnect"
     assert sent[0]["status"] == 413 and len(sent) == 2  # the app's 200 never went out
+
+
+def test_the_known_attacks_on_local_ml_web_uis_fail_here(runs_dir, tmp_path):
+    """The classes in the security history of Gradio, ComfyUI and InvokeAI, against this
+    server: another site's page queueing work (ComfyUI #4850), a file route reading what the
+    client names (Gradio CVE-2023-51449, CVE-2024-1561), a route loading a file the client names
+    as a model (InvokeAI CVE-2024-12029)."""
+    from photogen.core.image import encode_png
+
+    png = encode_png(torch.rand(1, 3, 32, 32))
+    secret = tmp_path / "secret.pth"
+    secret.write_bytes(b"not for you")
+    with TestClient(create_app(StudioConfig(models=[str(runs_dir)])), headers=LOCAL) as c:
+        assert c.get("/").status_code == 200
+        form = {"files": {"source": ("s.png", png)}, "data": {"method": "quilting", "size": "32"}}
+        for foreign in ({"origin": "http://evil.example"}, {"sec-fetch-site": "cross-site"},
+                        {"origin": "http://localhost:7861"}):  # fmt: skip
+            r = c.post("/api/jobs/texture", headers=foreign, **form)
+            assert r.status_code == 403 and "another site" in r.text
+            assert c.post("/api/upload", headers=foreign, content=png).status_code == 403
+        same = c.post(
+            "/api/jobs/texture",
+            headers={"origin": "http://localhost:7860", "sec-fetch-site": "same-origin"},
+            **form,
+        )
+        assert same.status_code == 200  # the page itself
+        assert c.post("/api/jobs/texture", **form).status_code == 200  # a script, no Origin
+        for path in (
+            f"/file={secret}",
+            f"/static/{secret}",
+            f"/static/..%2F..%2F{secret.name}",
+            f"/api/samples/..%2F{secret.stem}.png",
+            f"/gradio_api/file={secret}",
+        ):
+            r = c.get(path)
+            assert r.status_code in (400, 404) and b"not for you" not in r.content, path
+        for name in (str(secret), "../../secret", "secret.pth", "https://evil.example/m.pth"):
+            r = c.post("/api/jobs/weights", data={"name": name})
+            assert r.status_code == 422 and "not a downloadable colorizer" in r.json()["error"]
+            r = c.post("/api/colorize", files={"photo": ("p.png", png)}, data={"model": name})
+            assert r.status_code == 422 and "unknown colorizer" in r.json()["error"]

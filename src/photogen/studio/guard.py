@@ -2,7 +2,8 @@
 
 * the Host check (DNS rebinding): on a loopback bind only localhost names; on another bind
   only the ``allowed_hosts`` (the bind address itself included), never "anything";
-* the Origin check on WebSockets (another site's page cannot drive the server);
+* the Origin check on WebSockets and on every request that is not a GET (another site's page
+  cannot drive the server, nor queue work on it);
 * HTTP Basic authentication when ``auth`` is given, for pages, API and WebSockets, compared in
   constant time; repeated failures from one client are slowed down (a growing delay, then
   429 for a while);
@@ -60,6 +61,19 @@ def check_auth(value: str) -> str:
     return value
 
 
+def _cross_site(kind: str, headers: dict) -> tuple[int, str] | None:
+    """A WebSocket or a state-changing request sent by another site's page (ComfyUI #4850: any
+    web page could queue work on a local UI): its Origin is not this server, or the browser
+    says it is cross-site. Requests without either header (curl, scripts) pass."""
+    origin = headers.get("origin")
+    foreign = origin is not None and urlsplit(origin).netloc.lower() != headers.get(
+        "host", "").lower()  # fmt: skip
+    if foreign or headers.get("sec-fetch-site") == "cross-site":
+        what = "WebSocket" if kind == "websocket" else "request"
+        return 403, f"{what} from another site refused"
+    return None
+
+
 class Guard:
     """ASGI middleware: Host, Origin, Basic auth with failure slow-down, body limit, headers."""
 
@@ -99,10 +113,9 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self._host_problem(_host_name(headers.get("host", "")))
-        if problem is None and scope["type"] == "websocket":
-            origin = urlsplit(headers.get("origin", ""))
-            if "origin" in headers and origin.netloc.lower() != headers.get("host", "").lower():
-                problem = (403, "WebSocket from another site refused")
+        if problem is None and (scope["type"] == "websocket"
+                                or scope.get("method", "GET") not in ("GET", "HEAD")):  # fmt: skip
+            problem = _cross_site(scope["type"], headers)
         if problem is None and self.auth is not None:
             client = (scope.get("client") or ("?", 0))[0]
             problem = await self._auth_problem(client, headers.get("authorization", ""))
