@@ -120,8 +120,8 @@ def main() -> None:
           f"{args.threads} threads")  # fmt: skip
     print(f"answered {len(latencies)} frames ({len(latencies) / args.seconds:.1f}/s), errors "
           f"{len(errors)}, lost {lost[0]}")  # fmt: skip
-    print(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms (every client waits its turn: the "
-          f"server computes one frame at a time)")  # fmt: skip
+    print(f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms ({args.clients} drawing clients "
+          f"share the interactive lane's threads and the cores: each waits its turn)")  # fmt: skip
     per_frame = args.seconds * 1000 / max(1, len(latencies))
     print(f"photogen studio: {per_frame:.1f} ms a frame, reference (direct call): "
           f"{ref:.1f} ms, ratio: {ref / per_frame:.2f}")  # fmt: skip
