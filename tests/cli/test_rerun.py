@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from photogen.cli.main import main
-from photogen.core.image import read_image, read_settings, save_image
+from photogen.core.image import read_image, save_image
+from photogen.core.provenance import read_settings
 
 
 def test_a_result_carries_its_settings_and_reruns_bit_for_bit(tmp_path, monkeypatch, capsys):

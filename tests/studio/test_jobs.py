@@ -414,7 +414,7 @@ def test_a_result_carries_its_settings_and_they_make_it_again(app):
     lists the visitor's results; a CLI picture is pointed to ``photogen rerun``."""
     import hashlib
 
-    from photogen.core.image import read_settings
+    from photogen.core.provenance import read_settings
 
     c = _visitor(app)
     content, style = _png(1), _png(2, (40, 40))

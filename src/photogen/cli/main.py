@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
     import torch
 
-    from photogen.core.image import set_provenance
+    from photogen.core.provenance import set_provenance
 
     set_provenance({"argv": argv, "cwd": os.getcwd(), "photogen": __version__,
                     "torch": torch.__version__})  # fmt: skip

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from photogen.cli.main import main
-    from photogen.core.image import read_image, read_settings
+    from photogen.core.image import read_image
+    from photogen.core.provenance import read_settings
 
     settings = read_settings(args.result)
     if not settings or "argv" not in settings:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from photogen.core import provenance
 from photogen.core.atomic import atomic_path
 
 #: Default decompression-bomb guard: 200 megapixels (a 16k x 12k photo still opens).
@@ -265,32 +266,6 @@ def _check_tensor(image: torch.Tensor) -> np.ndarray:
     return np.clip(arr.transpose(1, 2, 0), 0.0, 1.0)
 
 
-SETTINGS_KEY = "photogen"  # the PNG text chunk holding how an image was made
-_provenance: dict | None = None
-
-
-def set_provenance(settings: dict | None) -> None:
-    """What every PNG written from now on records in its ``photogen`` text chunk (the CLI
-    sets the command line, the version and the working folder; None: nothing)."""
-    global _provenance
-    _provenance = dict(settings) if settings is not None else None
-
-
-def read_settings(path: str | os.PathLike | bytes) -> dict | None:
-    """The settings a photogen PNG (a path, or its bytes) carries (:func:`save_image`,
-    :func:`encode_png`), or None; a chunk that is not a JSON object counts as none."""
-    import io
-    import json
-
-    with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as img:
-        text = getattr(img, "text", {}).get(SETTINGS_KEY)
-    try:
-        settings = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return settings if isinstance(settings, dict) else None
-
-
 def save_image(
     image: torch.Tensor,
     path: str | os.PathLike,
@@ -299,8 +274,7 @@ def save_image(
     settings: dict | None = None,
 ) -> Path:
     """Write an image atomically (temporary file + rename). An 8-bit PNG carries ``settings``
-    (or the provenance set by :func:`set_provenance`) as JSON in a ``photogen`` text chunk,
-    as AUTOMATIC1111 and ComfyUI write theirs.
+    (or what :func:`photogen.core.provenance.set_provenance` set) in its ``photogen`` chunk.
 
     Args:
         image: ``(1, C, H, W)`` or ``(C, H, W)`` float in ``[0, 1]``, C in {1, 3, 4};
@@ -340,9 +314,9 @@ def save_image(
             data = np.round(arr * 255.0).astype(np.uint8)
             pil = Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data)
             kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
-            recorded = settings if settings is not None else _provenance
+            recorded = settings if settings is not None else provenance.current()
             if suffix == ".png" and recorded:
-                kwargs["pnginfo"] = _png_info(recorded)
+                kwargs["pnginfo"] = provenance.png_info(recorded)
             pil.save(tmp, **kwargs)
     return path
 
@@ -419,16 +393,6 @@ def decode_image(
     return _finish(arr, keep_alpha, ImageInfo(w, h, 8, False, img.format or "?"))[0]
 
 
-def _png_info(settings: dict):
-    import json
-
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    info.add_text(SETTINGS_KEY, json.dumps(settings, sort_keys=True))
-    return info
-
-
 def encode_png(image: torch.Tensor, compress_level: int = 1, settings: dict | None = None) -> bytes:
     """``(1, C, H, W)`` or ``(C, H, W)`` in ``[0, 1]`` as 8-bit PNG bytes (fast compression),
     with ``settings`` in the ``photogen`` text chunk when given (the studio's results)."""
@@ -437,7 +401,7 @@ def encode_png(image: torch.Tensor, compress_level: int = 1, settings: dict | No
     arr = _check_tensor(image)
     data = np.round(arr * 255.0).astype(np.uint8)
     buf = io.BytesIO()
-    extra = {"pnginfo": _png_info(settings)} if settings else {}
+    extra = {"pnginfo": provenance.png_info(settings)} if settings else {}
     Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data).save(
         buf, format="PNG", compress_level=compress_level, **extra
     )

@@ -275,7 +275,7 @@ def add_job_routes(app, studio) -> None:
     async def settings_of(request: Request) -> JSONResponse:
         """The settings a dropped photogen PNG carries, for the page to fill a tab's form (the
         body is the PNG; nothing of it is kept)."""
-        from photogen.core.image import read_settings
+        from photogen.core.provenance import read_settings
 
         data = b""
         async for chunk in request.stream():
