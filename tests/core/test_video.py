@@ -110,7 +110,44 @@ def test_truncated_file_is_reported_and_the_rest_processed(clip_path, tmp_path):
     report = process_video(cut, out, Identity(), on_error=errors.append)
     assert 10 < report.frames < 48
     assert len(frames_of(out)) == report.frames
-    assert len(data) > 0
+    assert report.errors == errors and len(errors) == 1, errors  # one line for one damage
+    last = report.frames / FPS
+    assert f"{cut}: the frames stop at" in errors[0] and "truncated" in errors[0]
+    stop = float(errors[0].split("stop at ")[1].split(" s")[0])
+    assert abs(stop - last) < 0.3 and "of the 2.0" in errors[0]
+    assert len(data) > len(cut.read_bytes())
+
+
+def _damage(path, out, packets):
+    """``path`` with the data of the video packets numbered ``packets`` (decoding order)
+    scrambled, the container left intact (MP4 keeps its index: the demuxer stays in step)."""
+    with av.open(str(path)) as c:
+        found = [(p.pts * c.streams.video[0].time_base, p.pos, p.size)
+                 for p in c.demux(c.streams.video[0]) if p.size]  # fmt: skip
+    data = bytearray(path.read_bytes())
+    for k in packets:
+        _, pos, size = found[k]
+        for i in range(pos + size // 4, pos + size):
+            data[i] = (i * 31) & 255
+    out.write_bytes(bytes(data))
+    return [float(found[k][0]) for k in packets]
+
+
+def test_each_damaged_stretch_is_one_line_and_the_rest_comes(clip_path, tmp_path, capfd):
+    bad = tmp_path / "two-damages.mp4"
+    times = _damage(clip_path, bad, [10, 35])
+    errors = []
+    frames = list(read_frames(bad, on_error=errors.append))
+    assert len(frames) >= 44  # the damaged frames concealed or skipped, the others all there
+    assert len(errors) == 2, errors
+    for line, t in zip(errors, times, strict=True):
+        begin = float(line.split("between ")[1].split(" s")[0])
+        end = float(line.split(" and ")[1].split(" s")[0])
+        assert line.startswith(f"{bad}: damaged between") and "FFmpeg: " in line
+        assert begin < t <= end + 1e-6 and end - begin < 0.5, (line, t)
+    assert "error" not in capfd.readouterr().err  # FFmpeg's own lines are not printed
+    clean = []
+    assert len(list(read_frames(clip_path, on_error=clean.append))) == 48 and clean == []
 
 
 def test_not_a_video_is_one_clear_error(tmp_path):
@@ -174,3 +211,49 @@ def test_temporal_blend_removes_flicker(pan_frames):
     assert warping_error(clip, clip) < e_smooth  # the floor: the input itself
     with pytest.raises(ValueError):
         TemporalBlend(1.0)
+
+
+def _first_packet_time(path, kind):
+    with av.open(str(path)) as c:
+        stream = getattr(c.streams, kind)[0]
+        times = [float(p.pts * stream.time_base) for p in c.demux(stream) if p.pts is not None]
+    return min(times)
+
+
+def test_a_cut_starts_its_audio_with_its_video(clip_path, tmp_path):
+    """--start 0.5: the output's first audio packet is at its start (shifted by 0.5 s with the
+    video), not 0.5 s late."""
+    out = tmp_path / "cut.mkv"
+    process_video(clip_path, out, Identity(), start=0.5, end=1.5)
+    assert _first_packet_time(out, "video") < 0.01
+    audio = _first_packet_time(out, "audio")
+    assert audio < 0.05, audio  # AAC frames are 21 ms: within about two of the start
+
+
+def test_variable_frame_rate_timing_is_kept(pan_frames, tmp_path):
+    """Frames at irregular times (a phone's variable rate): each output frame keeps the time
+    of the frame it came from, not index / rate."""
+    from fractions import Fraction
+
+    times_ms = [0, 40, 80, 200, 240, 400, 440, 480, 700, 740, 1000, 1040]
+    src = tmp_path / "vfr.mkv"
+    out_c = av.open(str(src), mode="w")
+    vs = out_c.add_stream("libx264", rate=25, options={"crf": "12"})
+    vs.width, vs.height, vs.pix_fmt = 128, 96, "yuv420p"
+    vs.time_base = vs.codec_context.time_base = Fraction(1, 1000)
+    for t, f in zip(times_ms, pan_frames, strict=False):
+        rgb = (f[0].permute(1, 2, 0) * 255).round().byte().numpy()
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts, frame.time_base = t, Fraction(1, 1000)
+        for p in vs.encode(frame):
+            out_c.mux(p)
+    for p in vs.encode():
+        out_c.mux(p)
+    out_c.close()
+    got_src = [round(f.time * 1000) for f in read_frames(src)]
+    assert got_src == times_ms  # the clip really is variable-rate
+    out = tmp_path / "out.mkv"
+    report = process_video(src, out, Identity())
+    assert report.frames == len(times_ms)
+    got = [round(f.time * 1000) for f in read_frames(out)]
+    assert all(abs(a - b) <= 1 for a, b in zip(got, times_ms, strict=True)), got

@@ -193,3 +193,17 @@ def test_colorize_hints_on_the_first_frame_follow_the_motion(pan_frames):
     again.load_state(state)
     assert torch.equal(run(again, clip[6:])[-1], rest[-1])
     assert out[0].shape == clip[0].shape
+
+
+def test_cli_a_damaged_video_is_processed_reported_and_exits_1(clip_path, tmp_path, capsys):
+    """As the README says: the damage is one line on stderr, the rest is processed, exit 1."""
+    from tests.core.test_video import _damage
+
+    bad = tmp_path / "damaged.mp4"
+    _damage(clip_path, bad, [30])
+    out = tmp_path / "out.mp4"
+    code = main(["pix2pix", "apply", str(bad), "--model", FACADES, "-o", str(out),
+                 "--no-temporal", "-q"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and probe(out).frames >= 45
+    assert len(err) == 1 and err[0].startswith(f"photogen: error: {bad}: damaged between"), err

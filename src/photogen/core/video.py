@@ -6,12 +6,15 @@ writer stamps each output frame with the time of the frame it came from, so the 
 the source's frame rate, timing (variable frame rates included) and duration. The audio
 track is copied packet by packet (remuxed, never re-encoded).
 
-A damaged frame (a packet FFmpeg cannot decode) is reported through ``on_error`` and skipped;
-a file that is not a readable video raises :class:`VideoError` with one line saying why.
+Damage is reported through ``on_error``, one line per damaged stretch, and skipped; a file
+whose frames stop before its declared duration is reported as truncated; a file that is not
+a readable video raises :class:`VideoError` with one line saying why.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -130,8 +133,11 @@ def read_frames(
 ) -> Iterator[Frame]:
     """The frames of ``path`` whose time is in ``[start, end)`` seconds, in order.
 
-    A packet that does not decode is reported to ``on_error`` (one line) and skipped; the
-    frames after it still come. ``Frame.index`` counts the frames yielded (0, 1, ...).
+    Damage is reported to ``on_error``, one line per damaged stretch (from the last good frame
+    before it to the first good one after it, with FFmpeg's first complaint), and skipped: the
+    frames after it still come. A file whose frames stop before the duration it declares
+    (truncated, or unreadable past a point) is reported as such. ``Frame.index`` counts the
+    frames yielded (0, 1, ...).
     """
     av = _av()
     container = _open(path)
@@ -141,41 +147,153 @@ def read_frames(
         tb = Fraction(stream.time_base)
         first = None
         index = 0
-        for pts, image in _reordered(_decoded(av, container, stream, tb, path, on_error)):
+        damage = _DamageReport(path, on_error)
+        damage.tb = tb
+        for pts, image in _reordered(_decoded(av, container, stream, damage)):
             if first is None:
-                first = pts
+                first = damage.first = pts
             t = float((pts - first) * tb)
+            damage.frame(t)
             if start is not None and t < start - 1e-9:
                 continue
             if end is not None and t >= end - 1e-9:
                 return
             yield Frame(index, pts, t, image)
             index += 1
+        rate = float(stream.average_rate or stream.guessed_rate or 0) or None
+        declared = container.duration / 1e6 if container.duration else None
+        damage.finish(declared, 1 / rate if rate else None)
     finally:
         container.close()
 
 
-def _decoded(av, container, stream, tb, path, on_error):
-    """(pts or None, image) in decoding order; damaged packets reported and skipped."""
+class _DamageReport:
+    """FFmpeg's error messages while a file is read, each at the time of the packet being read
+    then, turned into one line per damaged stretch: complaints less than ``merge`` seconds
+    apart are one stretch, from the last good frame before it to the first frame after it."""
+
+    merge = 0.5
+
+    def __init__(self, path, on_error: Callable[[str], None] | None):
+        self.path, self.on_error = path, on_error
+        self.points: list[tuple[int | None, str]] = []  # (packet pts, first complaint)
+        self.first: int | None = None  # the first frame's pts (times count from it)
+        self.tb = Fraction(1)
+        self.last: float | None = None  # the time of the last frame seen
+        self.stretch: dict | None = None
+
+    def complaints(self, messages: list[str], pts: int | None) -> None:
+        if messages:
+            self.points.append((pts, messages[0].strip()))
+
+    def _time(self, pts: int | None) -> float:
+        if pts is None or self.first is None:
+            return float("-inf")  # before the first frame
+        return float((pts - self.first) * self.tb)
+
+    def frame(self, t: float) -> None:
+        while self.points and self._time(self.points[0][0]) <= t:
+            pts, message = self.points.pop(0)
+            at = self._time(pts)
+            if self.stretch is None or at - self.stretch["end"] > self.merge:
+                self._emit()
+                self.stretch = {"begin": self.last, "end": at, "message": message}
+            self.stretch["end"], self.stretch["resume"] = at, t
+        if self.stretch is not None and t - self.stretch["end"] > self.merge:
+            self._emit()
+        self.last = t
+
+    def _emit(self) -> None:
+        s, self.stretch = self.stretch, None
+        if s is not None:
+            begin = f"{s['begin']:.2f} s" if s["begin"] is not None else "the start"
+            self._say(f"damaged between {begin} and {s['resume']:.2f} s, frames there skipped "
+                      f"(FFmpeg: {s['message']})")  # fmt: skip
+
+    def finish(self, declared: float | None, interval: float | None) -> None:
+        last = self.last if self.last is not None else 0.0
+        short = declared is not None and last + 2.5 * (interval or 0.04) < declared
+        tail = [m for _, m in self.points]  # complaints after the last frame
+        if (
+            self.stretch is not None
+            and (short or tail)
+            and last - self.stretch["end"] <= self.merge
+        ):
+            tail.insert(0, self.stretch["message"])  # the same damage as the early end
+            self.stretch = None
+        self._emit()
+        why = f" (FFmpeg: {tail[0]})" if tail else ""
+        if short:
+            self._say(f"the frames stop at {last:.2f} s of the {declared:.2f} s the file "
+                      f"declares: the rest is damaged or missing (truncated?){why}")  # fmt: skip
+        elif tail:
+            self._say(f"damaged after {last:.2f} s{why}")
+
+    def _say(self, text: str) -> None:
+        if self.on_error:
+            self.on_error(f"{self.path}: {text}")
+
+
+class _Complaints(logging.Handler):
+    """FFmpeg's messages while a file is read: PyAV hands them to the ``libav`` Python logger,
+    from the decoder's own threads too, at any moment; here they are kept, not printed."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.inbox: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.inbox.append(record.getMessage())
+
+    def take(self) -> list[str]:
+        got, self.inbox = self.inbox, []
+        return got
+
+
+@contextlib.contextmanager
+def _listening():
+    import av.logging
+
+    if av.logging.get_level() is None or av.logging.get_level() < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)  # PyAV passes nothing on unless asked
+    logger, handler = logging.getLogger("libav"), _Complaints()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _decoded(av, container, stream, damage: _DamageReport):
+    """(pts or None, image) in decoding order; FFmpeg's complaints go to ``damage`` with the
+    time of the packet read then (a decoder thread's may come a few packets late); packets
+    that do not decode are skipped, a container that cannot be read further ends it."""
     packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except StopIteration:
-            return
-        except av.error.FFmpegError as e:  # a truncated or corrupt container
-            if on_error:
-                on_error(f"{path}: stopped reading at a damaged part ({e})")
-            return
-        try:
-            decoded = packet.decode()
-        except av.error.FFmpegError as e:
-            if on_error:
-                t = float(packet.pts * tb) if packet.pts is not None else float("nan")
-                on_error(f"{path}: a damaged frame near {t:.2f} s was skipped ({e})")
-            continue
-        for frame in decoded:
-            yield frame.pts, frame_to_tensor(frame)
+    pts = None  # of the last packet read
+    with _listening() as complaints:
+        while True:
+            problems = []
+            try:
+                packet = next(packets)
+            except StopIteration:
+                packet = None
+            except av.error.FFmpegError as e:  # a truncated or corrupt container
+                problems.append(e.strerror or str(e))
+                packet = None
+            decoded = []
+            if packet is not None:
+                pts = packet.pts if packet.pts is not None else pts
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError as e:
+                    problems.append(e.strerror or str(e))
+            damage.complaints(complaints.take() + problems, pts)
+            if packet is None:
+                return
+            for frame in decoded:
+                yield frame.pts, frame_to_tensor(frame)
 
 
 def _reordered(frames, window: int = 8):
