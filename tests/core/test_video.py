@@ -257,3 +257,31 @@ def test_variable_frame_rate_timing_is_kept(pan_frames, tmp_path):
     assert report.frames == len(times_ms)
     got = [round(f.time * 1000) for f in read_frames(out)]
     assert all(abs(a - b) <= 1 for a, b in zip(got, times_ms, strict=True)), got
+
+
+def test_the_blend_does_not_carry_what_a_mover_uncovers():
+    """A dark square moves 12 px right over a textured wall: where it was (uncovered now) the
+    previous result is not to be trusted, so the blend there is the new result itself; on the
+    still wall elsewhere the previous result is carried (no ghost of the square, and no loss
+    of steadiness)."""
+    g = torch.Generator().manual_seed(0)
+    wall = torch.nn.functional.interpolate(torch.rand(1, 1, 12, 16, generator=g), size=(96, 128),
+                                           mode="bicubic", align_corners=False)  # fmt: skip
+    wall = (0.35 + 0.5 * wall).clamp(0, 1).expand(1, 3, -1, -1).contiguous()
+
+    def frame(x):
+        f = wall.clone()
+        f[..., 30:70, x : x + 30] = 0.05
+        return f
+
+    a, b = frame(30), frame(42)
+    blend = TemporalBlend(0.8)
+    blend.step(flow_grey(a), a)
+    new = (b + 0.2).clamp(0, 1)  # the method's result for b differs from its result for a
+    out = blend.step(flow_grey(b), new)
+    uncovered = (slice(None), slice(None), slice(34, 66), slice(32, 40))  # the square's old place
+    still = (slice(None), slice(None), slice(5, 25), slice(80, 120))  # wall, nothing moves
+    # the new result, not a ghost (0.03 here; 0.42 with the mask all ones)
+    assert float((out - new)[uncovered].abs().mean()) < 0.1
+    # on the still wall: value + alpha (warped previous - value), the previous being a
+    assert float((out[still] - (new + 0.8 * (a - new))[still]).abs().mean()) < 0.02

@@ -109,7 +109,7 @@ def test_opencv_doc_videos_colorize_smoother(name):
 
 
 @pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
-def test_engines_equal_eager(engine, pan_frames):
+def test_engines_equal_eager(engine, pan_frames, monkeypatch):
     pytest.importorskip(engine)
     from photogen.colorize.pipeline import load_model
     from photogen.colorize.video import ColorizeFrames
@@ -127,8 +127,20 @@ def test_engines_equal_eager(engine, pan_frames):
     assert float((other(frame) - eager(frame)).abs().max()) < 1e-4
     model = load_model("lite")
     a = ColorizeFrames(model, 128, temporal=False)(frame)
-    b = ColorizeFrames(model, 128, temporal=False, engine=engine)(frame)
+    colorize = ColorizeFrames(model, 128, temporal=False, engine=engine)
+    b = colorize(frame)
     assert float((a - b).abs().max()) < 1e-4
+    expected = other(frame)
+
+    def no_eager(*args, **kwargs):
+        raise AssertionError("PyTorch ran the network: the engine was not used")
+
+    # the engine really runs: with PyTorch's convolutions made unusable, its answers stay
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", no_eager)
+    assert torch.equal(other(frame), expected)
+    assert torch.equal(colorize(frame), b)
+    with pytest.raises(AssertionError, match="PyTorch ran"):
+        eager(frame)
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_video(clip_path, tmp_path):

@@ -262,15 +262,21 @@ def test_colorize_full_resolution_temperature_and_hints(tmp_path):
     assert (out["0.1"][:, 0] - original[:, 0]).abs().mean() < 1.0  # its own lightness
     chroma = {t: float(v[:, 1:].norm(dim=1).mean()) for t, v in out.items()}
     assert chroma["0.1"] > chroma["1.0"]  # annealed mean: towards the mode is more colourful
+    # two colours at spots that are not mirror images: x/y swapped, the Lab channels shifted
+    # or a colour dropped each put a wrong colour at one of them
     hint = '[[0.25, 0.75, "#ff0000"]]'
+    two = '[[0.25, 0.75, "#ff0000"], [0.85, 0.2, "#0040ff"]]'
     plain_lite = decode_image(c.post("/api/colorize", files={"photo": ("p.png", photo)}).content)
-    r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"hints": hint})
+    r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"hints": two})
     assert r.status_code == 200
-    got = rgb_to_lab(decode_image(r.content))[:, :, 54:55, 25:26]  # x = 0.25 w, y = 0.75 h
-    # the asked ab at the photo's own lightness, as the sRGB gamut lets it be shown
-    red_ab = rgb_to_lab(torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1))[:, 1:]
-    shown = rgb_to_lab(lab_to_rgb(torch.cat([got[:, :1], red_ab], 1)))
-    assert float((got[0, 1:, 0, 0] - shown[0, 1:, 0, 0]).norm()) < 20
+    lab = rgb_to_lab(decode_image(r.content))
+    for (y, x), rgb in (((54, 25), (1.0, 0, 0)), ((14, 85), (0, 0.25, 1.0))):  # (0.75h, 0.25w)...
+        got = lab[:, :, y : y + 1, x : x + 1]
+        # the asked ab at the photo's own lightness, as the sRGB gamut lets it be shown
+        asked = rgb_to_lab(torch.tensor(rgb).view(1, 3, 1, 1))[:, 1:]
+        shown = rgb_to_lab(lab_to_rgb(torch.cat([got[:, :1], asked], 1)))
+        assert float((got[0, 1:, 0, 0] - shown[0, 1:, 0, 0]).norm()) < 20, (y, x)
+    r = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"hints": hint})
     far = (rgb_to_lab(decode_image(r.content)) - rgb_to_lab(plain_lite))[0, 1:, :15, 80:]
     assert float(far.norm(dim=0).mean()) < 3
     plain = c.post("/api/colorize", files={"photo": ("p.png", photo)}, data={"model": "sig"})
