@@ -6,7 +6,9 @@ import argparse
 
 from photogen.cli.common import UsageError, add_runtime_args, info, setup_runtime
 from photogen.cli.paths import declare_paths
-from photogen.experiments.base import ORDER as NAMES
+from photogen.experiments.catalogue import EXPERIMENTS
+
+NAMES = tuple(EXPERIMENTS)  # the lecture's order
 
 
 def add_parser(sub) -> None:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, natural_photos, register, wallpapers
+from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
 
 LOSSES = ("L2 regression", "classification", "classification + rebalancing")
 
@@ -66,14 +66,13 @@ def _train(kind: str, images, weights, steps: int, crop: int, seed: int, log) ->
     return model.eval()
 
 
-@register(
-    "colorize-loss",
-    "Squared error gives grey colours",
-    "The same network trained with L2 regression on ab gives desaturated colours; 313-way "
-    "classification with class rebalancing gives vivid ones (without rebalancing it stays "
-    "dull too: the common, unsaturated bins win), at some cost in plain accuracy.",
-    "Zhang, Isola, Efros 2016, Sec. 2 and 3.1, Table 1",
-)
+def verdict(numbers: dict) -> bool:
+    """The claim's direction in the recorded numbers: rebalanced classification is more
+    colourful than L2, and the most colourful of the three losses."""
+    c = [numbers[n]["colourfulness"] for n in LOSSES]
+    return c[0] < c[2] and c[2] == max(c)
+
+
 def colorize_loss(folder: Path, s: Settings) -> Outcome:
     from photogen.colorize.bins import gamut_bins, rebalance_weights
     from photogen.colorize.data import bin_histogram, load_photos, square_resize
@@ -122,8 +121,6 @@ def colorize_loss(folder: Path, s: Settings) -> Outcome:
     ax.set(ylabel="colourfulness (Hasler & Suesstrunk)", title="held-out photos")
     fig.tight_layout()
     save_figure(fig, folder / "colourfulness.png")
-    c = [rows[n]["colourfulness"] for n in LOSSES]
-    holds = c[0] < c[2] and c[2] == max(c)
     finding = ("colourfulness on " + f"{result['images']} held-out photos: "
                + ", ".join(f"{n} {rows[n]['colourfulness']:.1f}" for n in names)
                + "; AuC / rebalanced AuC: "
@@ -136,4 +133,16 @@ def colorize_loss(folder: Path, s: Settings) -> Outcome:
              "grey | L2 | classification | + rebalancing | truth.")  # fmt: skip
     numbers = {k: {m: v for m, v in r.items() if not m.startswith("curve")}
                for k, r in rows.items()}  # fmt: skip
-    return Outcome(setup, numbers, ["colorize_losses.png", "colourfulness.png"], finding, holds)
+    return Outcome(setup, numbers, ["colorize_losses.png", "colourfulness.png"], finding)
+
+
+EXPERIMENT = Experiment(
+    "colorize-loss",
+    "Squared error gives grey colours",
+    "The same network trained with L2 regression on ab gives desaturated colours; 313-way "
+    "classification with class rebalancing gives vivid ones (without rebalancing it stays "
+    "dull too: the common, unsaturated bins win), at some cost in plain accuracy.",
+    "Zhang, Isola, Efros 2016, Sec. 2 and 3.1, Table 1",
+    run=colorize_loss,
+    verdict=verdict,
+)

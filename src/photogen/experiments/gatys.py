@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from photogen.core.samples import available_samples, load_sample
-from photogen.experiments.base import Outcome, Settings, register
+from photogen.experiments.base import Experiment, Outcome, Settings
 from photogen.gatys.losses import gram_matrix
 from photogen.gatys.pyramid import fit_max_side, resize
 
@@ -62,13 +62,21 @@ def _pick(*names: str) -> str:
     return next((n for n in names if n in found), "chelsea")
 
 
-@register(
-    "texture-layers",
-    "Texture is the statistics of deep features",
-    "Matching Gram matrices of more and deeper layers gives textures with larger, more "
-    "faithful structures; shallow layers alone give only colour and fine grain.",
-    "Gatys, Ecker, Bethge 2015, Fig. 2",
-)
+def texture_verdict(numbers: dict) -> bool:
+    """Matching up to the deepest layer ends closer to the example (in Gram distance over all
+    depths) than matching the first layer alone."""
+    values = list(numbers["gram_distance"].values())
+    return values[-1] < values[0]
+
+
+def style_verdict(numbers: dict) -> bool:
+    """Deeper reconstructions lose the pixels (error grows from the first to the last depth),
+    and less content weight brings the result nearer the style (Gram distance falls)."""
+    e = list(numbers["reconstruction_pixel_error"].values())
+    d = list(numbers["style_gram_distance"].values())
+    return e[-1] > e[0] and d[-1] < d[0]
+
+
 def texture_layers(folder: Path, s: Settings) -> Outcome:
     from photogen.core.image import save_image
     from photogen.gatys.texture import TextureConfig, synthesize_texture
@@ -93,8 +101,6 @@ def texture_layers(folder: Path, s: Settings) -> Outcome:
         distance[top] = _gram_distance(judge, out.to(s.device), ref)
         s.log(f"texture-layers: up to {top}: mean relative Gram distance {distance[top]}")
     save_image(_tile_row(outputs + [source], 256), folder / "texture_layers.png")
-    values = list(distance.values())
-    holds = values[-1] < values[0]
     finding = (f"{name} with {network}: mean relative Gram-matrix distance to the example over "
                f"all five depths, matching up to " + ", ".join(f"{k} {v:.3f}"
                for k, v in distance.items()))  # fmt: skip
@@ -103,16 +109,9 @@ def texture_layers(folder: Path, s: Settings) -> Outcome:
              f"({', '.join(layers)}); left to right: up to conv1_1 ... pool4, then the "
              "example.")  # fmt: skip
     return Outcome(setup, {"network": network, "gram_distance": distance},
-                   ["texture_layers.png"], finding, holds)  # fmt: skip
+                   ["texture_layers.png"], finding)  # fmt: skip
 
 
-@register(
-    "style-tradeoff",
-    "Style and content separate",
-    "Content reconstructed from deeper layers keeps the layout but loses the exact pixels; the "
-    "ratio of content to style weight moves the result smoothly from the photo to the style.",
-    "Gatys, Ecker, Bethge 2016, Fig. 3 and 4",
-)
 def style_tradeoff(folder: Path, s: Settings) -> Outcome:
     from photogen.core.image import save_image
     from photogen.gatys.style import StyleConfig, stylize
@@ -150,7 +149,6 @@ def style_tradeoff(folder: Path, s: Settings) -> Outcome:
     save_image(_tile_row(recon + [small], 192), folder / "content_reconstructions.png")
     save_image(_tile_row(grid + [style], 192), folder / "style_content_ratio.png")
     e, d = list(pixel_error.values()), list(style_distance.values())
-    holds = e[-1] > e[0] and d[-1] < d[0]
     finding = ("content reconstructions' mean pixel error from conv1_1 to pool4 depth: "
                + ", ".join(f"{v:.3f}" for v in e) + "; as alpha/beta falls from "
                f"{ratios[0]:g} to {ratios[-1]:g}, the Gram distance to the style goes "
@@ -169,4 +167,26 @@ def style_tradeoff(folder: Path, s: Settings) -> Outcome:
         "content_pixel_error": content_error,
     }
     return Outcome(setup, numbers, ["content_reconstructions.png", "style_content_ratio.png"],
-                   finding, holds)  # fmt: skip
+                   finding)  # fmt: skip
+
+
+TEXTURE_LAYERS = Experiment(
+    "texture-layers",
+    "Texture is the statistics of deep features",
+    "Matching Gram matrices of more and deeper layers gives textures with larger, more "
+    "faithful structures; shallow layers alone give only colour and fine grain.",
+    "Gatys, Ecker, Bethge 2015, Fig. 2",
+    run=texture_layers,
+    verdict=texture_verdict,
+)
+
+
+STYLE_TRADEOFF = Experiment(
+    "style-tradeoff",
+    "Style and content separate",
+    "Content reconstructed from deeper layers keeps the layout but loses the exact pixels; the "
+    "ratio of content to style weight moves the result smoothly from the photo to the style.",
+    "Gatys, Ecker, Bethge 2016, Fig. 3 and 4",
+    run=style_tradeoff,
+    verdict=style_verdict,
+)

@@ -7,17 +7,21 @@ from pathlib import Path
 import numpy as np
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, register
+from photogen.experiments.base import Experiment, Outcome, Settings
 
 
-@register(
-    "mlp-capacity",
-    "Capacity and regularisation",
-    "A perceptron separates only linearly separable data; hidden units let an MLP draw the "
-    "curved regions xor, circle and spiral need; lambda (weight decay) trades training for "
-    "test accuracy on noisy data.",
-    "the lecture's playground slides (playground.tensorflow.org)",
-)
+def verdict(numbers: dict) -> bool:
+    """On the curved datasets (all but gauss) the largest MLP beats the perceptron's mean test
+    accuracy by more than 10 points."""
+    acc = numbers["accuracy"]
+    datasets = list(dict.fromkeys(k.split(" / ")[0] for k in acc))
+    models = [k.split(" / ")[1] for k in acc if k.startswith(datasets[0] + " / ")]
+    curved = [d for d in datasets if d != "gauss"]
+    perceptron = sum(acc[f"{d} / perceptron"] for d in curved) / len(curved)
+    biggest = sum(acc[f"{d} / {models[-1]}"] for d in curved) / len(curved)
+    return biggest > perceptron + 0.1
+
+
 def mlp_capacity(folder: Path, s: Settings) -> Outcome:
     from photogen.learn.playground import PlaygroundConfig, lambda_figure, regions_figure
 
@@ -40,7 +44,6 @@ def mlp_capacity(folder: Path, s: Settings) -> Outcome:
     save_figure(fig, folder / "capacity.png")
     perceptron = np.mean([acc[f"{d} / perceptron"] for d in datasets if d != "gauss"])
     biggest = np.mean([acc[f"{d} / {models[-1]}"] for d in datasets if d != "gauss"])
-    holds = biggest > perceptron + 0.1
     finding = (
         f"mean test accuracy on xor, circle and spiral: perceptron {perceptron:.1%}, "
         f"{models[-1]} {biggest:.1%}; lambda on noisy {cfg.lambda_dataset} (train, "
@@ -50,4 +53,16 @@ def mlp_capacity(folder: Path, s: Settings) -> Outcome:
              f"SGD lr {cfg.lr}, {cfg.epochs} epochs; the perceptron is Rosenblatt's (pocket "
              "when it does not converge).")  # fmt: skip
     return Outcome(setup, {"accuracy": acc, "lambda": {k: list(v) for k, v in lam.items()}},
-                   ["capacity.png", "regions.png", "lambda.png"], finding, holds)  # fmt: skip
+                   ["capacity.png", "regions.png", "lambda.png"], finding)  # fmt: skip
+
+
+EXPERIMENT = Experiment(
+    "mlp-capacity",
+    "Capacity and regularisation",
+    "A perceptron separates only linearly separable data; hidden units let an MLP draw the "
+    "curved regions xor, circle and spiral need; lambda (weight decay) trades training for "
+    "test accuracy on noisy data.",
+    "the lecture's playground slides (playground.tensorflow.org)",
+    run=mlp_capacity,
+    verdict=verdict,
+)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from photogen.core.gallery import pyplot, save_figure
-from photogen.experiments.base import Outcome, Settings, natural_photos, register, wallpapers
+from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
 
 K = 8
 # natural photos as queries (the panel shows the first); opencv-doc's icons and charts are not
@@ -24,13 +24,12 @@ def _square(img: torch.Tensor, side: int) -> torch.Tensor:
     return F.interpolate(crop, size=(side, side), mode="area").clamp(0, 1)
 
 
-@register(
-    "siblings",
-    "Colour from grey siblings",
-    "The tiny images nearest to a grey photo (its siblings, matched in grey) carry plausible "
-    "colours for it: their average colours the photo better than random images do.",
-    "Torralba, Fergus, Freeman 2008, Fig. 21",
-)
+def verdict(numbers: dict) -> bool:
+    """The siblings' colours are nearer the truth (mean ab error) than random images'."""
+    errors = numbers["mean_ab_error"]
+    return errors["siblings"] < errors["random"]
+
+
 def siblings(folder: Path, s: Settings) -> Outcome:
     from photogen.core.color import rgb_to_lab
     from photogen.core.image import read_image
@@ -106,4 +105,15 @@ def siblings(folder: Path, s: Settings) -> Outcome:
         "ab_error": errors,
         "mean_ab_error": {"siblings": round(sib, 2), "random": round(rnd, 2)},
     }
-    return Outcome(setup, numbers, ["siblings.png"], finding, sib < rnd)
+    return Outcome(setup, numbers, ["siblings.png"], finding)
+
+
+EXPERIMENT = Experiment(
+    "siblings",
+    "Colour from grey siblings",
+    "The tiny images nearest to a grey photo (its siblings, matched in grey) carry plausible "
+    "colours for it: their average colours the photo better than random images do.",
+    "Torralba, Fergus, Freeman 2008, Fig. 21",
+    run=siblings,
+    verdict=verdict,
+)
