@@ -34,8 +34,8 @@ def main() -> None:
 
     from photogen.core.device import cpu_flags
     from photogen.core.image import encode_png, read_image
+    from photogen.core.resample import resize
     from photogen.core.samples import available_samples
-    from photogen.gatys.pyramid import resize
     from photogen.studio.server import StudioConfig, create_app
     from photogen.studio.sketch import example_drawing
 

@@ -27,8 +27,9 @@ from _common import measure, median, report, style_pair  # noqa: E402
 from reference_tutorial import resize_like_photogen, run_style_transfer  # noqa: E402
 
 from photogen.core.device import autocast_dtype, set_threads  # noqa: E402
+from photogen.core.resample import resize  # noqa: E402
 from photogen.gatys.losses import content_loss, style_loss, style_targets, tv_loss  # noqa: E402
-from photogen.gatys.pyramid import fit_max_side, resize  # noqa: E402
+from photogen.gatys.pyramid import fit_max_side  # noqa: E402
 from photogen.gatys.style import StyleConfig, stylize  # noqa: E402
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network  # noqa: E402
 

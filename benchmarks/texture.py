@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import median, report  # noqa: E402
 
 from photogen.core.device import set_threads  # noqa: E402
+from photogen.core.resample import resize  # noqa: E402
 from photogen.core.samples import load_sample  # noqa: E402
 from photogen.gatys.losses import style_loss, style_targets  # noqa: E402
-from photogen.gatys.pyramid import resize  # noqa: E402
 from photogen.gatys.texture import TextureConfig, synthesize_texture  # noqa: E402
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network  # noqa: E402
 

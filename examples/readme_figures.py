@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from photogen.core.image import read_image, save_image
+from photogen.core.resample import resize
 from photogen.core.samples import sample_path
-from photogen.gatys.pyramid import resize
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "images"

@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from photogen.core.color import rgb_to_lab
+from photogen.core.resample import resize
 from photogen.core.samples import load_sample
-from photogen.gatys.pyramid import pyramid_sizes, resize
+from photogen.gatys.pyramid import pyramid_sizes
 from photogen.gatys.style import MemoryBudgetError, StyleConfig, stylize
 
 

@@ -81,7 +81,7 @@ def test_tileable_output_has_no_seam(tiny_texture, lite_extractor, seed):
 
 
 def test_circular_resize_is_periodic_interpolation():
-    from photogen.gatys.pyramid import resize
+    from photogen.core.resample import resize
 
     x = torch.rand(1, 1, 1, 8, dtype=torch.float64)
     up = resize(x, (1, 16), circular=True)[0, 0, 0].numpy()
@@ -109,8 +109,8 @@ def test_no_band_of_saturated_colour_at_odd_sizes(lite_extractor):
     the optimiser answered with a band of saturated colour along the top (measured: top strip
     5.9-6.7 standard deviations above the interior with zero padding, under 1.3 with the
     reflection padding texture synthesis now uses)."""
+    from photogen.core.resample import resize
     from photogen.core.samples import load_sample
-    from photogen.gatys.pyramid import resize
 
     src = resize(load_sample("chelsea")[..., 100:228, 100:228], (64, 64))
     bands = {}

@@ -1,7 +1,7 @@
 import torch
 
+from photogen.core.resample import resize
 from photogen.core.samples import load_sample
-from photogen.gatys.pyramid import resize
 from photogen.nets.efficientnet_lite import efficientnet_lite0
 
 

@@ -10,8 +10,8 @@ from photogen.cli.demo_match import match_section
 from photogen.cli.paths import declare_paths
 from photogen.core.gallery import Section, Tile, plot_losses, write_gallery
 from photogen.core.image import save_image
+from photogen.core.resample import resize
 from photogen.core.samples import load_sample
-from photogen.gatys.pyramid import resize
 from photogen.gatys.style import StyleConfig, stylize
 from photogen.gatys.texture import TextureConfig, synthesize_texture
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import torch
 
+# Gatys 2015 Fig. 2 matches Gram matrices at layers up to conv1_1, pool1, ..., pool4 of VGG19;
+from photogen.core.resample import resize
 from photogen.core.samples import available_samples, load_sample
 from photogen.experiments.base import Experiment, Outcome, Settings
 from photogen.gatys.losses import gram_matrix
-from photogen.gatys.pyramid import fit_max_side, resize
+from photogen.gatys.pyramid import fit_max_side
 
 # Gatys 2015 Fig. 2 matches Gram matrices at layers up to conv1_1, pool1, ..., pool4 of VGG19;
 # EfficientNet-Lite0's blocks at the same strides stand in when VGG19 is not installed.

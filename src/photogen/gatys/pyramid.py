@@ -14,27 +14,6 @@ import torch.nn.functional as F
 STRIDE = 32
 
 
-def resize(image: torch.Tensor, size: tuple[int, int], circular: bool = False) -> torch.Tensor:
-    """Resize ``(B, C, H, W)`` to ``size = (h, w)``; antialiased when shrinking.
-
-    ``circular``: treat the image as periodic (a tileable texture), so that the edge pixels
-    are interpolated from the opposite edge rather than clamped: the image is tiled 3x3,
-    resized to three times ``size`` and the middle tile kept (with ``align_corners=False``
-    the middle tile samples exactly the original's coordinates).
-    """
-    if tuple(image.shape[-2:]) == tuple(size):
-        return image
-    shrink = size[0] < image.shape[-2] or size[1] < image.shape[-1]
-    if circular:
-        h, w = size
-        tiled = image.repeat(1, 1, 3, 3)
-        big = F.interpolate(
-            tiled, size=(3 * h, 3 * w), mode="bilinear", align_corners=False, antialias=shrink
-        )
-        return big[..., h : 2 * h, w : 2 * w].contiguous()
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=shrink)
-
-
 def pyramid_sizes(size: tuple[int, int], levels: int, min_side: int = 32) -> list[tuple[int, int]]:
     """Sizes from coarsest to finest, halving each level; levels whose smaller side would
     drop below ``min_side`` are skipped (the finest level is always kept)."""

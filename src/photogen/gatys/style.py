@@ -20,9 +20,10 @@ import torch
 
 from photogen.core.color import combine_luminance_chroma, rgb_to_lab, transfer_luminance_stats
 from photogen.core.device import autocast_dtype, available_memory
+from photogen.core.resample import resize
 from photogen.gatys.losses import blended_style_targets, content_loss, style_loss, tv_loss
 from photogen.gatys.optimize import Callback, StepInfo, estimate_memory, optimize_image
-from photogen.gatys.pyramid import canvas_size, fit_max_side, pad_to, pyramid_sizes, resize
+from photogen.gatys.pyramid import canvas_size, fit_max_side, pad_to, pyramid_sizes
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
 

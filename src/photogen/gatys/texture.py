@@ -14,9 +14,10 @@ import torch
 
 from photogen.core.color import match_histograms
 from photogen.core.device import autocast_dtype
+from photogen.core.resample import resize
 from photogen.gatys.losses import style_loss, style_targets, tv_loss
 from photogen.gatys.optimize import Callback, StepInfo, optimize_image
-from photogen.gatys.pyramid import pyramid_sizes, resize
+from photogen.gatys.pyramid import pyramid_sizes
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
 
 

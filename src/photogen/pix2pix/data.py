@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from photogen.core.image import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, ImageError, read_image
+from photogen.core.resample import resize
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -80,16 +80,6 @@ def read_pair(
     return (a, b) if direction == "AtoB" else (b, a)
 
 
-def resize(image: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
-    """Bicubic, antialiased resize of ``(C, H, W)`` or ``(B, C, H, W)``, clamped to [0, 1]."""
-    size = (size, size) if isinstance(size, int) else size
-    batch = image if image.dim() == 4 else image[None]
-    if tuple(batch.shape[-2:]) != tuple(size):
-        batch = F.interpolate(batch, size=size, mode="bicubic", antialias=True, align_corners=False)
-    batch = batch.clamp(0, 1)
-    return batch if image.dim() == 4 else batch[0]
-
-
 def to_model(image: torch.Tensor) -> torch.Tensor:
     """``[0, 1]`` -> ``[-1, 1]``."""
     return image * 2.0 - 1.0
@@ -109,7 +99,7 @@ def jitter(
     a: torch.Tensor, b: torch.Tensor, load_size: int, crop_size: int, flip: bool, gen
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The paper's random jitter, identical for input and target."""
-    a, b = resize(a, load_size), resize(b, load_size)
+    a, b = resize(a, load_size, "bicubic"), resize(b, load_size, "bicubic")
     if load_size > crop_size:
         y, x = (int(v) for v in torch.randint(0, load_size - crop_size + 1, (2,), generator=gen))
         a = a[:, y : y + crop_size, x : x + crop_size]
@@ -159,7 +149,7 @@ class AlignedDataset(torch.utils.data.Dataset):
             return a.float() / 255.0, b.float() / 255.0
         a, b = read_pair(self.pairs[index], self.direction)
         side = self.load_size if self.train else self.crop_size
-        a, b = resize(a, side), resize(b, side)
+        a, b = resize(a, side, "bicubic"), resize(b, side, "bicubic")
         if len(self._cache) < self._cache_limit:
             q = [(t * 255.0).round().to(torch.uint8) for t in (a, b)]
             self._cache[index] = (q[0], q[1])

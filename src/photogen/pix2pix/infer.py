@@ -19,7 +19,8 @@ from torch import nn
 
 from photogen.core.atomic import write_text_atomic
 from photogen.core.image import ImageError
-from photogen.pix2pix.data import AlignedDataset, find_pairs, from_model, resize, to_model
+from photogen.core.resample import resize
+from photogen.pix2pix.data import AlignedDataset, find_pairs, from_model, to_model
 from photogen.pix2pix.metrics import MetricSet
 from photogen.pix2pix.runfiles import write_triplets
 
@@ -158,14 +159,14 @@ def translate_files(
     def load(path: Path):
         try:
             image = read_image(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-            return image.shape[-2:], to_model(resize(image, size))
+            return image.shape[-2:], to_model(resize(image, size, "bicubic"))
         except (ImageError, OSError, ValueError) as exc:
             return exc, None
 
     def write(result: torch.Tensor, hw, out: Path, src: Path) -> None:
         image = from_model(result[None])
         if keep_size and tuple(hw) != (size, size):
-            image = resize(image, tuple(hw))
+            image = resize(image, tuple(hw), "bicubic")
         save_image(image, out)
         on_done(src)
 

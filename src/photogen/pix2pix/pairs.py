@@ -24,7 +24,7 @@ import torch
 
 from photogen.core.color import lightness_image
 from photogen.core.image import ImageError, list_images, read_image, save_image
-from photogen.pix2pix.data import resize
+from photogen.core.resample import resize
 
 KINDS = ("edges", "gray", "blur")
 
@@ -36,7 +36,7 @@ def square(image: torch.Tensor, size: int, crop: bool = True) -> torch.Tensor:
         s = min(h, w)
         y, x = (h - s) // 2, (w - s) // 2
         image = image[..., y : y + s, x : x + s]
-    return resize(image, size)
+    return resize(image, size, "bicubic")
 
 
 def random_square_crops(
@@ -51,7 +51,7 @@ def random_square_crops(
         side = int(short * (min_scale + (1 - min_scale) * float(torch.rand((), generator=gen))))
         y = int(torch.randint(0, h - side + 1, (), generator=gen))
         x = int(torch.randint(0, w - side + 1, (), generator=gen))
-        crops.append(resize(photo[..., y : y + side, x : x + side], size))
+        crops.append(resize(photo[..., y : y + side, x : x + side], size, "bicubic"))
     return crops
 
 
@@ -147,7 +147,7 @@ def combine(
             on_error(f"{exc} (skipped)")
             failed += 1
             continue
-        b = resize(b, tuple(a.shape[-2:]))
+        b = resize(b, tuple(a.shape[-2:]), "bicubic")
         save_image(torch.cat([a, b], dim=-1), Path(out_dir) / f"{a_path.stem}.png")
         written += 1
     if written == 0 and not failed:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import torch
 
 from photogen.core.engines import compile_module
+from photogen.core.resample import resize
 from photogen.core.temporal import TemporalBlend, flow_grey
 from photogen.core.video import Frame
-from photogen.pix2pix.data import from_model, resize, to_model
+from photogen.pix2pix.data import from_model, to_model
 from photogen.pix2pix.infer import BatchTranslator
 from photogen.pix2pix.pairs import KINDS, make_input
 
@@ -28,7 +29,7 @@ def model_input(image: torch.Tensor, size: int, transform: str = "none") -> torc
     """``(1, 3, H, W)`` frame -> the generator's ``(1, 3, size, size)`` input in [-1, 1]."""
     if transform not in TRANSFORMS:
         raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
-    small = resize(image[:, :3], size)
+    small = resize(image[:, :3], size, "bicubic")
     if transform != "none":
         small = make_input(transform, small)
         if small.shape[1] == 1:
@@ -65,9 +66,9 @@ class Pix2PixFrames:
     def __call__(self, frame: Frame) -> torch.Tensor:
         _, out = self.translate(frame.image)
         if self.blend is not None:
-            out = self.blend.step(flow_grey(resize(frame.image, self.size)), out)
+            out = self.blend.step(flow_grey(resize(frame.image, self.size, "bicubic")), out)
         if self.keep_size:
-            out = resize(out, tuple(frame.image.shape[-2:]))
+            out = resize(out, tuple(frame.image.shape[-2:]), "bicubic")
         return out
 
     def state(self) -> dict[str, torch.Tensor]:

@@ -45,7 +45,8 @@ def pixelcnn_job(run_dir: str, image: torch.Tensor, box: tuple[int, int, int, in
                  seed: int = 0) -> Callable:  # fmt: skip
     """``n`` completions of the ``box`` (x, y, w, h, in the pixels of ``image`` resized to
     ``side`` on its longer side) by a trained PixelCNN: occluded | original | completions."""
-    from photogen.gatys.pyramid import fit_max_side, resize
+    from photogen.core.resample import resize
+    from photogen.gatys.pyramid import fit_max_side
     from photogen.pixelcnn.data import to_levels
     from photogen.pixelcnn.sample import complete
     from photogen.pixelcnn.train import load_model, sample_grid

@@ -26,8 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from photogen.core.image import ImageError, decode_image, encode_png, read_image
+from photogen.core.resample import resize
 from photogen.core.samples import available_samples
-from photogen.gatys.pyramid import resize
 from photogen.studio.colorize import ColorizeService, add_colorize_routes, find_colorizers
 from photogen.studio.completion import add_completion_routes, find_pixelcnn_models
 from photogen.studio.context import RefusedError, Studio

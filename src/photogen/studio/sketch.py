@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 
 from photogen.core.image import decode_image, encode_png
+from photogen.core.resample import resize
 from photogen.core.training import find_runs
 from photogen.core.weights import WeightsError
 from photogen.core.weights import resolve as resolve_weights
-from photogen.pix2pix.data import from_model, resize, to_model
+from photogen.pix2pix.data import from_model, to_model
 from photogen.pix2pix.facades import PALETTE, facade
 from photogen.pix2pix.infer import BatchTranslator
 from photogen.pix2pix.models import RELEASED, load_generator
@@ -131,7 +132,7 @@ class SketchEngine:
         """``(1, 3, H, W)`` drawing in ``[0, 1]`` -> ``(1, 3, 256, 256)`` picture in ``[0, 1]``."""
         if drawing.dim() != 4 or drawing.shape[:2] != (1, 3):
             raise ValueError(f"drawing must be (1, 3, H, W), got {tuple(drawing.shape)}")
-        x = resize(drawing, SIDE) if drawing.shape[-2:] != (SIDE, SIDE) else drawing
+        x = resize(drawing, SIDE, "bicubic") if drawing.shape[-2:] != (SIDE, SIDE) else drawing
         out = self.translator(name)(to_model(x), [DROPOUT_SEED])
         return from_model(out)
 
