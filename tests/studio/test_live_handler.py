@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from photogen.core.image import decode_image
-from photogen.studio.live import LiveEngine, LiveSession, jpeg
+from photogen.core.image import encode_jpeg as jpeg
+from photogen.studio.live import LiveEngine, LiveSession
 from photogen.studio.sketch import SketchEngine, find_models
 
 

@@ -43,8 +43,10 @@ def grey_u8(image: torch.Tensor) -> np.ndarray:
     """``(1, 3, H, W)`` in [0, 1] -> ``(H, W)`` uint8 luma (Rec. 601 weights), for flow."""
     if image.dim() != 4 or image.shape[1] not in (1, 3):
         raise ValueError(f"expected (1, 3, H, W), got {tuple(image.shape)}")
-    x = image[0].detach().float().cpu()
-    y = x[0] if x.shape[0] == 1 else 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+    from photogen.core.color import rgb_to_gray
+
+    x = image.detach().float().cpu()
+    y = x[0, 0] if x.shape[1] == 1 else rgb_to_gray(x)[0, 0]
     return np.ascontiguousarray(y.clamp(0, 1).mul(255).round().to(torch.uint8).numpy())
 
 

@@ -406,3 +406,15 @@ def encode_png(image: torch.Tensor, compress_level: int = 1, settings: dict | No
         buf, format="PNG", compress_level=compress_level, **extra
     )
     return buf.getvalue()
+
+
+def encode_jpeg(image: torch.Tensor, quality: int = 85) -> bytes:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` in ``[0, 1]`` as JPEG bytes (the Live tab's frames)."""
+    import io
+
+    data = np.round(_check_tensor(image) * 255.0).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(data[..., 0] if data.shape[-1] == 1 else data).save(
+        buf, format="JPEG", quality=quality
+    )
+    return buf.getvalue()

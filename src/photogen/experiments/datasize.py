@@ -10,7 +10,7 @@ import torch
 
 from photogen.core.gallery import pyplot, save_figure
 from photogen.experiments.base import Experiment, Outcome, Settings
-from photogen.tinyimages.tiny import d_ssd
+from photogen.tinyimages.tiny import d_ssd, normalise
 from photogen.tinyimages.vote import vote
 
 K = 10  # neighbours that vote
@@ -44,13 +44,6 @@ def _dataset(settings: Settings):
             "scikit-learn digits",
             [str(i) for i in range(10)],
         )
-
-
-def _features(x: torch.Tensor) -> torch.Tensor:
-    """Tiny-image descriptors: pixels, zero mean and unit norm (tinyimages.normalise)."""
-    f = x.float().flatten(1)
-    f = f - f.mean(1, keepdim=True)
-    return f / f.norm(dim=1, keepdim=True).clamp_min(1e-6)
 
 
 def _roc(scores: np.ndarray, positive: np.ndarray):
@@ -90,7 +83,7 @@ def _one(data, s: Settings, folder: Path, figure: str) -> tuple[dict, bool, str]
         sizes = [max(K, n_train // 1000), max(K, n_train // 100), max(K, n_train // 10)]
     g = torch.Generator().manual_seed(s.seed)
     order = torch.randperm(n_train, generator=g)  # nested databases: each contains the smaller
-    q = _features(vx[:queries])
+    q = normalise(vx[:queries])
     truth = vy[:queries].numpy()
     # the detection task: the hardest class ("shirt"; "8"), or the most common of a database
     target = {"Fashion-MNIST": 6, "scikit-learn digits": 8}.get(
@@ -104,7 +97,7 @@ def _one(data, s: Settings, folder: Path, figure: str) -> tuple[dict, bool, str]
     aucs = []
     for size in sizes:
         idx = order[:size]
-        db, labels = _features(tx[idx]), [str(int(v)) for v in ty[idx]]
+        db, labels = normalise(tx[idx]), [str(int(v)) for v in ty[idx]]
         d = torch.cat([d_ssd(q[i : i + 256], db) for i in range(0, queries, 256)])
         dist, nn = d.topk(min(K, size), dim=1, largest=False)
         row = {}

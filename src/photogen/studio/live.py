@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import io
 import threading
 import time
 
@@ -22,7 +21,7 @@ import torch
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
-from photogen.core.image import decode_image
+from photogen.core.image import decode_image, encode_jpeg
 from photogen.core.temporal import TemporalBlend, flow_grey
 from photogen.pix2pix.data import from_model
 from photogen.pix2pix.video import TRANSFORMS, Pix2PixFrames, model_input
@@ -37,16 +36,6 @@ def default_engine() -> str:
     """ONNX Runtime when installed (measured 2x PyTorch eager on the bundled U-Net at 256 px
     on 2 cores), else PyTorch."""
     return "onnxruntime" if importlib.util.find_spec("onnxruntime") else "torch"
-
-
-def jpeg(image: torch.Tensor, quality: int = 85) -> bytes:
-    """``(1, 3, H, W)`` in [0, 1] -> JPEG bytes."""
-    from PIL import Image
-
-    rgb = image[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
 
 
 class LiveEngine:
@@ -108,8 +97,8 @@ class LiveSession:
                                            blend)  # fmt: skip
         ms = (time.perf_counter() - t0) * 1000
         return {
-            "input": base64.b64encode(jpeg(shown)).decode(),
-            "output": base64.b64encode(jpeg(out)).decode(),
+            "input": base64.b64encode(encode_jpeg(shown)).decode(),
+            "output": base64.b64encode(encode_jpeg(out)).decode(),
             "ms": round(ms, 1),
         }
 
