@@ -285,3 +285,79 @@ def test_the_blend_does_not_carry_what_a_mover_uncovers():
     assert float((out - new)[uncovered].abs().mean()) < 0.1
     # on the still wall: value + alpha (warped previous - value), the previous being a
     assert float((out[still] - (new + 0.8 * (a - new))[still]).abs().mean()) < 0.02
+
+
+def test_flow_is_computed_on_a_grey_frame_shrunk_to_its_side():
+    """A 4K-wide frame: flow sees it at 512 px on its longer side, aspect kept, area-averaged
+    grey levels; a frame that fits is only made grey; a sliver keeps at least 8 px."""
+    g = torch.Generator().manual_seed(0)
+    big = torch.rand(1, 3, 1080, 1920, generator=g)
+    small = flow_grey(big)
+    assert small.shape == (288, 512) and small.dtype == np.uint8
+    expected = grey_u8(torch.nn.functional.interpolate(big, size=(288, 512), mode="area"))
+    np.testing.assert_array_equal(small, expected)
+    assert flow_grey(big, side=1920).shape == (1080, 1920)  # fits: not resized
+    np.testing.assert_array_equal(flow_grey(big[..., :512, :512]), grey_u8(big[..., :512, :512]))
+    assert flow_grey(torch.rand(1, 3, 20, 2000, generator=g)).shape == (8, 512)
+
+
+def test_the_blend_starts_afresh_at_a_new_size_and_alpha_zero_keeps_each_result():
+    a = torch.rand(1, 3, 32, 48, generator=torch.Generator().manual_seed(1))
+    b = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(2))
+    blend = TemporalBlend(0.8)
+    blend.step(flow_grey(a), a)
+    assert torch.equal(blend.step(flow_grey(b), b), b)  # a cut to another size: nothing carried
+    assert blend.flow(flow_grey(a)) is None  # the previous frame is b now: other size
+    off = TemporalBlend(0.0)  # allowed: no smoothing
+    off.step(flow_grey(a), a)
+    assert torch.equal(off.step(flow_grey(a), a * 0.5), a * 0.5)
+    assert TemporalBlend(0.8).state() == {}  # nothing to resume before the first frame
+
+
+def test_reliable_follows_ruders_three_rules_at_their_thresholds():
+    """Ruder et al.'s mask, rule by rule, at the thresholds (a forward-backward mismatch
+    tolerance of 0.01 (|w|^2 + |w^|^2) + 0.5; a motion boundary; a pixel leaving the frame)."""
+    h, w = 20, 30
+    fwd = np.zeros((h, w, 2), np.float32)
+    fwd[..., 0] = 2.0
+    m = reliable(fwd, -fwd)[0, 0]
+    assert float(m[:, : w - 2].min()) == 1.0 and float(m[:, w - 2 :].max()) == 0.0  # leaves
+    up = np.zeros((h, w, 2), np.float32)
+    up[..., 1] = -2.0
+    m = reliable(up, -up)[0, 0]
+    assert float(m[2:].min()) == 1.0 and float(m[:2].max()) == 0.0
+    # mismatch: |s|^2 against 0.01 * (4 + |back|^2) + 0.5 ~ 0.58
+    for delta, trusted in ((0.7, True), (0.8, False)):
+        back = -fwd.copy()
+        back[..., 0] += delta
+        got = float(reliable(fwd, back)[0, 0, 5:15, 5:20].mean())
+        assert got == (1.0 if trusted else 0.0), (delta, got)
+    # a motion boundary: the flow steps from 0 to 3 px between columns 14 and 15
+    step = np.zeros((h, w, 2), np.float32)
+    step[:, 15:, 0] = 3.0
+    m = reliable(step, -step)[0, 0]
+    assert float(m[:, 14:16].max()) == 0.0 and float(m[:, 3:12].min()) == 1.0
+
+
+def test_flow_resampled_to_another_size_scales_with_it(pan_frames):
+    a, b = grey_u8(pan_frames[3]), grey_u8(pan_frames[4])
+    pair = FlowPair(a, b, "fast")
+    flow, mask = pair.at(a.shape)
+    assert flow is pair.back and mask is pair.mask  # the same size: as computed
+    h, w = a.shape
+    big_flow, big_mask = pair.at((2 * h, 3 * w))
+    assert big_flow.shape == (2 * h, 3 * w, 2) and big_mask.shape == (1, 1, 2 * h, 3 * w)
+    # the pan is (2, 1) px a frame at the small size: (6, 2) px at 3x wide, 2x high (the
+    # backward flow points where each pixel was)
+    centre = big_flow[h // 2 : 3 * h // 2, 3 * w // 4 : 9 * w // 4]
+    assert abs(float(np.median(centre[..., 0])) - 6.0) < 0.6
+    assert abs(float(np.median(centre[..., 1])) - 2.0) < 0.4
+    np.testing.assert_array_equal(big_mask[0, 0, ::2, ::3].numpy(), pair.mask[0, 0].numpy())
+
+
+def test_warping_error_is_the_masked_mean_difference_after_warping(pan_frames):
+    clip = pan_frames[:4]
+    assert warping_error(clip, clip) < 0.02  # the input is steady along its own flow
+    shifted = [(f + 0.1 * (i % 2)).clamp(0, 1) for i, f in enumerate(clip)]  # flicker by 0.1
+    e = warping_error(shifted, clip)
+    assert 0.08 < e - warping_error(clip, clip) < 0.11

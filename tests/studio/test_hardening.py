@@ -193,3 +193,47 @@ def test_the_known_attacks_on_local_ml_web_uis_fail_here(runs_dir, tmp_path):
             assert r.status_code == 422 and "not a downloadable colorizer" in r.json()["error"]
             r = c.post("/api/colorize", files={"photo": ("p.png", png)}, data={"model": name})
             assert r.status_code == 422 and "unknown colorizer" in r.json()["error"]
+
+
+def test_loopback_and_host_names_are_read_as_a_browser_sends_them():
+    """The pieces the Host check stands on (mutation survivors: IPv6 brackets, ports)."""
+    for host in ("127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost"):
+        assert G.is_loopback(host), host
+    for host in ("0.0.0.0", "192.168.1.5", "studio.lan", "[2001:db8::1]", "::"):
+        assert not G.is_loopback(host), host
+    assert G._host_name("localhost:7860") == "localhost"
+    assert G._host_name("[::1]:7860") == "[::1]" and G._host_name("[::1]") == "[::1]"
+    assert G._host_name("studio.lan") == "studio.lan"
+    assert G._host_name("a.b:c:d") == "a.b:c:d"  # not a name:port
+
+
+def test_a_password_may_hold_a_colon_and_a_success_clears_the_failures(monkeypatch):
+    assert G.check_auth("ann:pa:ss") == "ann:pa:ss"
+
+    async def no_sleep(seconds):
+        pass
+
+    monkeypatch.setattr(G.asyncio, "sleep", no_sleep)
+    app = create_app(StudioConfig(auth="ann:pa:ss"))
+    with TestClient(app, headers=LOCAL) as c:
+        assert c.get("/", headers=_auth("ann:pa:ss")).status_code == 200
+        assert c.get("/", headers=_auth("ann:pa")).status_code == 401
+        for _ in range(3):  # failures, a success, failures: the count starts again at 0
+            for _ in range(2 * G.FREE_FAILURES):
+                r = c.get("/", headers=_auth("ann:wrong"))
+                assert r.status_code == 401 and r.text == "authentication required"
+            assert c.get("/", headers=_auth("ann:pa:ss")).status_code == 200
+
+
+def test_the_refusals_say_what_was_refused():
+    with TestClient(create_app(StudioConfig()), headers={"host": "evil.example"}) as c:
+        assert "Host header refused" in c.get("/").text
+    app = create_app(StudioConfig(host="0.0.0.0", auth="ann:secret"))
+    with TestClient(app, headers={"host": "evil.example", **_auth("ann:secret")}) as c:
+        assert "--allowed-host" in c.get("/").text
+    with TestClient(create_app(StudioConfig()), headers=LOCAL) as c:
+        r = c.post("/api/upload", headers={"origin": "http://evil.example"}, content=b"x")
+        assert r.status_code == 403 and r.text == "request from another site refused"
+        evil = {"origin": "http://evil.example"}
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/sketch", headers=evil):
+            pass
