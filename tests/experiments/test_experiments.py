@@ -85,62 +85,82 @@ def test_data_size_also_runs_on_a_tiny_images_database(tmp_path):
     assert record["settings"]["db"] == str(db.root.resolve())
 
 
-# For each experiment: the recorded numbers made to hold and made to fail by hand, from the
-# claim's own statement (not from the verdict's code), so a verdict forced true or false fails.
-def _held_and_failed(name, numbers):
-    import copy
+# Numbers made by hand to hold and to fail, from each claim's own statement (not from the
+# verdict's code), in the shape results.json records: a verdict forced true or false fails.
+def _series(keys, start, step):
+    return {k: start + step * i for i, k in enumerate(keys)}
 
-    held, failed = copy.deepcopy(numbers), copy.deepcopy(numbers)
+
+def _cases(name):
+    layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
     if name == "siblings":
-        held["mean_ab_error"] = {"siblings": 8.0, "random": 12.0}
-        failed["mean_ab_error"] = {"siblings": 12.0, "random": 8.0}
-    elif name == "colorize-loss":
-        for case, c in ((held, (10.0, 12.0, 20.0)), (failed, (20.0, 12.0, 10.0))):
-            losses = ["L2 regression", "classification", "classification + rebalancing"]
-            for loss, v in zip(losses, c, strict=True):
-                case[loss]["colourfulness"] = v
-    elif name == "pix2pix-loss":
-        for case, fids in ((held, (90, 80, 60, 95)), (failed, (60, 80, 90, 95))):
-            for v, f in zip(["L1", "cGAN", "L1 + cGAN", "L1 + cGAN, encoder-decoder"], fids,
-                            strict=True):  # fmt: skip
-                case[v]["FID_lite0"] = float(f)
-    elif name == "texture-layers":
-        keys = list(numbers["gram_distance"])
-        held["gram_distance"] = {k: 1.0 - 0.1 * i for i, k in enumerate(keys)}
-        failed["gram_distance"] = {k: 0.5 + 0.1 * i for i, k in enumerate(keys)}
-    elif name == "style-tradeoff":
-        for key, rising in (("reconstruction_pixel_error", True), ("style_gram_distance", False)):
-            keys = list(numbers[key])
-            up = {k: 0.1 + 0.1 * i for i, k in enumerate(keys)}
-            down = {k: 1.0 - 0.1 * i for i, k in enumerate(keys)}
-            held[key], failed[key] = (up, down) if rising else (down, up)
-    elif name == "mlp-capacity":
-        for key in numbers["accuracy"]:
-            big = not key.endswith("perceptron")
-            held["accuracy"][key] = 0.95 if big else 0.6
-            failed["accuracy"][key] = 0.7 if big else 0.65
-    elif name == "data-size":
-        for n_held, n_failed in zip(held.values(), failed.values(), strict=True):
-            sizes = n_held["sizes"]
-            for i, size in enumerate(sizes):
-                for case, sign in ((n_held, 1), (n_failed, -1)):
-                    row = case["per_size"][str(size)]
-                    row["target_roc_auc"] = 0.7 + sign * 0.05 * i
-                    row["accuracy_uniform"] = row["accuracy_distance-weighted"] = (
-                        0.5 + sign * 0.1 * i
-                    )
-    else:
-        raise AssertionError(f"no hand-made case for {name}: add one")
-    return held, failed
+        return ({"mean_ab_error": {"siblings": 8.0, "random": 12.0}},
+                {"mean_ab_error": {"siblings": 12.0, "random": 8.0}})  # fmt: skip
+    if name == "colorize-loss":
+        losses = ["L2 regression", "classification", "classification + rebalancing"]
+        return tuple({n: {"colourfulness": v} for n, v in zip(losses, c, strict=True)}
+                     for c in ((10.0, 12.0, 20.0), (20.0, 12.0, 10.0)))  # fmt: skip
+    if name == "pix2pix-loss":
+        variants = ["L1", "cGAN", "L1 + cGAN", "L1 + cGAN, encoder-decoder"]
+        return tuple({v: {"FID_lite0": float(f)} for v, f in zip(variants, fids, strict=True)}
+                     for fids in ((90, 80, 60, 95), (60, 80, 90, 95)))  # fmt: skip
+    if name == "texture-layers":
+        return ({"gram_distance": _series(layers, 1.0, -0.1)},
+                {"gram_distance": _series(layers, 0.5, 0.1)})  # fmt: skip
+    if name == "style-tradeoff":
+        ratios = ["0.001", "0.01", "0.1"]
+        up, down = _series(layers, 0.1, 0.1), _series(ratios, 1.0, -0.1)
+        return ({"reconstruction_pixel_error": up, "style_gram_distance": down},
+                {"reconstruction_pixel_error": _series(layers, 0.5, -0.1),
+                 "style_gram_distance": _series(ratios, 0.2, 0.1)})  # fmt: skip
+    if name == "mlp-capacity":
+        keys = [f"{d} / {m}" for d in ("gauss", "xor", "circle", "spiral")
+                for m in ("perceptron", "mlp 4", "mlp 8,8")]  # fmt: skip
+        return tuple({"accuracy": {k: (low if k.endswith("perceptron") else high) for k in keys}}
+                     for low, high in ((0.6, 0.95), (0.65, 0.7)))  # fmt: skip
+    if name == "data-size":
+
+        def dataset(sign):
+            sizes = [100, 1000, 10000]
+            rows = {str(s): {"target_roc_auc": 0.7 + sign * 0.05 * i,
+                             "accuracy_uniform": 0.5 + sign * 0.1 * i,
+                             "accuracy_distance-weighted": 0.5 + sign * 0.1 * i}
+                    for i, s in enumerate(sizes)}  # fmt: skip
+            return {"sizes": sizes, "per_size": rows}
+
+        return {"Fashion-MNIST": dataset(1)}, {"Fashion-MNIST": dataset(-1)}
+    raise AssertionError(f"no hand-made case for {name}: add one")
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_each_verdict_reads_the_claim_from_the_numbers(results, name):
-    out, _ = results
-    numbers = json.loads((out / name / "results.json").read_text())["numbers"]
-    held, failed = _held_and_failed(name, numbers)
+def test_each_verdict_reads_the_claim_from_the_numbers(name):
+    held, failed = _cases(name)
     verdict = EXPERIMENTS[name].verdict
     assert verdict(held) is True and verdict(failed) is False
+
+
+def test_the_verdicts_at_their_edges():
+    from photogen.experiments import verdicts as V
+
+    size = {"sizes": [1, 2], "per_size": {
+        "1": {"target_roc_auc": 0.8, "accuracy_uniform": 0.5, "accuracy_distance-weighted": 0.5},
+        "2": {"target_roc_auc": 0.796, "accuracy_uniform": 0.6,
+              "accuracy_distance-weighted": 0.6}}}  # fmt: skip
+    assert V.data_size({"a": size})  # an AUC dip within 0.005 is noise
+    size["per_size"]["2"]["target_roc_auc"] = 0.794
+    assert not V.data_size({"a": size})
+    size["per_size"]["2"]["target_roc_auc"] = 0.9
+    size["per_size"]["2"]["accuracy_uniform"] = 0.5  # one vote flat: fails
+    assert not V.data_size({"a": size})
+    losses = ["L2 regression", "classification", "classification + rebalancing"]
+    assert not V.colorize_loss({n: {"colourfulness": v} for n, v in zip(losses, (10, 25, 20),
+                                                                         strict=True)})  # fmt: skip
+    acc = {"gauss / perceptron": 0.99, "gauss / mlp": 0.5, "xor / perceptron": 0.5,
+           "xor / mlp": 0.6}  # fmt: skip
+    assert not V.mlp_capacity({"accuracy": acc})  # gauss is left out; 0.1 is not > 0.1
+    acc["xor / mlp"] = 0.61
+    assert V.mlp_capacity({"accuracy": acc})
+    assert not V.siblings({"mean_ab_error": {"siblings": 5.0, "random": 5.0}})
 
 
 def test_the_catalogue_is_the_lectures_order_and_the_clis_names():

@@ -11,9 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
 
-LOSSES = ("L2 regression", "classification", "classification + rebalancing")
+LOSSES = verdicts.COLORIZE_LOSSES  # one list: the verdict reads them by name
 
 
 class RegressionColorizer(nn.Module):
@@ -64,13 +65,6 @@ def _train(kind: str, images, weights, steps: int, crop: int, seed: int, log) ->
         if (step + 1) % 50 == 0:
             log(f"colorize-loss: {kind}: step {step + 1}/{steps}, loss {float(loss.detach()):.4f}")
     return model.eval()
-
-
-def verdict(numbers: dict) -> bool:
-    """The claim's direction in the recorded numbers: rebalanced classification is more
-    colourful than L2, and the most colourful of the three losses."""
-    c = [numbers[n]["colourfulness"] for n in LOSSES]
-    return c[0] < c[2] and c[2] == max(c)
 
 
 def colorize_loss(folder: Path, s: Settings) -> Outcome:
@@ -144,5 +138,5 @@ EXPERIMENT = Experiment(
     "dull too: the common, unsaturated bins win), at some cost in plain accuracy.",
     "Zhang, Isola, Efros 2016, Sec. 2 and 3.1, Table 1",
     run=colorize_loss,
-    verdict=verdict,
+    verdict=verdicts.colorize_loss,
 )

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings
 from photogen.tinyimages.tiny import d_ssd, normalise
 from photogen.tinyimages.vote import vote
@@ -143,21 +144,6 @@ def _one(data, s: Settings, folder: Path, figure: str) -> tuple[dict, bool, str]
     return numbers, finding
 
 
-def verdict(numbers: dict) -> bool:
-    """The claim's direction in the recorded numbers, on every dataset: the target class's ROC
-    AUC never falls as the database grows (within 0.005), and both votes' accuracy rises from
-    the smallest database to the largest."""
-    for n in numbers.values():
-        rows = [n["per_size"][str(size)] for size in n["sizes"]]
-        aucs = [r["target_roc_auc"] for r in rows]
-        if any(b < a - 0.005 for a, b in zip(aucs, aucs[1:], strict=False)):
-            return False
-        for weighting in ("uniform", "distance-weighted"):
-            if not rows[-1][f"accuracy_{weighting}"] > rows[0][f"accuracy_{weighting}"]:
-                return False
-    return True
-
-
 def data_size(folder: Path, s: Settings) -> Outcome:
     runs = [(_dataset(s), "data_size.png")]
     if s.db:  # a user's own tiny-images database, labels from its folders
@@ -183,5 +169,5 @@ EXPERIMENT = Experiment(
     "precision-recall improve with size, for any voting rule.",
     "Torralba, Fergus, Freeman 2008, Fig. 20",
     run=data_size,
-    verdict=verdict,
+    verdict=verdicts.data_size,
 )

@@ -10,6 +10,7 @@ import torch
 # Gatys 2015 Fig. 2 matches Gram matrices at layers up to conv1_1, pool1, ..., pool4 of VGG19;
 from photogen.core.resample import resize
 from photogen.core.samples import available_samples, load_sample
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings
 from photogen.gatys.losses import gram_matrix
 from photogen.gatys.pyramid import fit_max_side
@@ -62,21 +63,6 @@ def _tile_row(images: list[torch.Tensor], side: int) -> torch.Tensor:
 def _pick(*names: str) -> str:
     found = available_samples()
     return next((n for n in names if n in found), "chelsea")
-
-
-def texture_verdict(numbers: dict) -> bool:
-    """Matching up to the deepest layer ends closer to the example (in Gram distance over all
-    depths) than matching the first layer alone."""
-    values = list(numbers["gram_distance"].values())
-    return values[-1] < values[0]
-
-
-def style_verdict(numbers: dict) -> bool:
-    """Deeper reconstructions lose the pixels (error grows from the first to the last depth),
-    and less content weight brings the result nearer the style (Gram distance falls)."""
-    e = list(numbers["reconstruction_pixel_error"].values())
-    d = list(numbers["style_gram_distance"].values())
-    return e[-1] > e[0] and d[-1] < d[0]
 
 
 def texture_layers(folder: Path, s: Settings) -> Outcome:
@@ -179,7 +165,7 @@ TEXTURE_LAYERS = Experiment(
     "faithful structures; shallow layers alone give only colour and fine grain.",
     "Gatys, Ecker, Bethge 2015, Fig. 2",
     run=texture_layers,
-    verdict=texture_verdict,
+    verdict=verdicts.texture_layers,
 )
 
 
@@ -190,5 +176,5 @@ STYLE_TRADEOFF = Experiment(
     "ratio of content to style weight moves the result smoothly from the photo to the style.",
     "Gatys, Ecker, Bethge 2016, Fig. 3 and 4",
     run=style_tradeoff,
-    verdict=style_verdict,
+    verdict=verdicts.style_tradeoff,
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings
 
 # name -> (lambda_L1, lambda_GAN, skips)
@@ -52,12 +53,6 @@ def _train(variant: str, labels, photos, steps: int, ngf: int, seed: int, log):
             log(f"pix2pix-loss: {variant}: step {k + 1}/{steps}, " +
                 ", ".join(f"{n} {v:.3f}" for n, v in losses.items()))  # fmt: skip
     return G
-
-
-def verdict(numbers: dict) -> bool:
-    """L1 + cGAN has a lower FID than L1 alone and than the same loss without skips."""
-    fid = {v: numbers[v]["FID_lite0"] for v in VARIANTS}
-    return fid["L1 + cGAN"] < fid["L1"] and fid["L1 + cGAN"] < fid["L1 + cGAN, encoder-decoder"]
 
 
 def pix2pix_loss(folder: Path, s: Settings) -> Outcome:
@@ -117,5 +112,5 @@ EXPERIMENT = Experiment(
     "cGAN the best of both; without the U-Net's skip connections the results are worse.",
     "Isola, Zhu, Zhou, Efros 2017, Fig. 4 and 5, Table 1",
     run=pix2pix_loss,
-    verdict=verdict,
+    verdict=verdicts.pix2pix_loss,
 )

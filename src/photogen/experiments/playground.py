@@ -7,19 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings
-
-
-def verdict(numbers: dict) -> bool:
-    """On the curved datasets (all but gauss) the largest MLP beats the perceptron's mean test
-    accuracy by more than 10 points."""
-    acc = numbers["accuracy"]
-    datasets = list(dict.fromkeys(k.split(" / ")[0] for k in acc))
-    models = [k.split(" / ")[1] for k in acc if k.startswith(datasets[0] + " / ")]
-    curved = [d for d in datasets if d != "gauss"]
-    perceptron = sum(acc[f"{d} / perceptron"] for d in curved) / len(curved)
-    biggest = sum(acc[f"{d} / {models[-1]}"] for d in curved) / len(curved)
-    return biggest > perceptron + 0.1
 
 
 def mlp_capacity(folder: Path, s: Settings) -> Outcome:
@@ -64,5 +53,5 @@ EXPERIMENT = Experiment(
     "test accuracy on noisy data.",
     "the lecture's playground slides (playground.tensorflow.org)",
     run=mlp_capacity,
-    verdict=verdict,
+    verdict=verdicts.mlp_capacity,
 )

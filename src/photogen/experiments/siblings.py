@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.experiments import verdicts
 from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
 
 K = 8
@@ -22,12 +23,6 @@ def _square(img: torch.Tensor, side: int) -> torch.Tensor:
     s = min(h, w)
     crop = img[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
     return F.interpolate(crop, size=(side, side), mode="area").clamp(0, 1)
-
-
-def verdict(numbers: dict) -> bool:
-    """The siblings' colours are nearer the truth (mean ab error) than random images'."""
-    errors = numbers["mean_ab_error"]
-    return errors["siblings"] < errors["random"]
 
 
 def siblings(folder: Path, s: Settings) -> Outcome:
@@ -115,5 +110,5 @@ EXPERIMENT = Experiment(
     "colours for it: their average colours the photo better than random images do.",
     "Torralba, Fergus, Freeman 2008, Fig. 21",
     run=siblings,
-    verdict=verdict,
+    verdict=verdicts.siblings,
 )
