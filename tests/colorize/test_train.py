@@ -18,6 +18,7 @@ from photogen.colorize.bins import gamut_bins, rebalance_weights, soft_encode
 from photogen.colorize.prior import load_prior
 from photogen.colorize.train import TrainConfig, colorization_loss, train
 from photogen.core.color import rgb_to_lab
+from photogen.core.training import LeftoverRunError
 
 
 def _photo(seed: int, h: int = 48, w: int = 64) -> np.ndarray:
@@ -63,7 +64,7 @@ def test_training_writes_everything_and_resumes_exactly(photos, tiny_run, tmp_pa
     cut = lambda it, **kw: itertools.islice(it, 2)  # noqa: E731
     train(_cfg(photos, run), torch.device("cpu"), progress=cut, log=lambda m: None)
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 2
-    with pytest.raises(ValueError, match="--resume"):
+    with pytest.raises(LeftoverRunError, match="already holds a run"):
         train(_cfg(photos, run), torch.device("cpu"), log=lambda m: None)
     # ... then resumed: the same weights as the uninterrupted run, bit for bit.
     torch.manual_seed(12345)  # whatever the process did in between must not matter

@@ -9,6 +9,7 @@ import torch
 
 from photogen.core.flow import FlowPair, dis_flow, grey_u8, reliable, warp, warping_error
 from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.core.training import LeftoverRunError
 from photogen.core.video import VideoError, probe, read_frames
 from photogen.core.videojob import parts_dir, process_video
 from tests.core.conftest import FPS
@@ -83,7 +84,7 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(clip_path, tmp
     part = tmp_path / "part.mp4"
     first = process_video(clip_path, part, Smoothed(), chunk=8, stop_after=21)
     assert first.processed == 21 and not part.exists() and parts_dir(part).is_dir()
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(LeftoverRunError, match="holds an interrupted run"):
         process_video(clip_path, part, Smoothed(), chunk=8)
     second = process_video(clip_path, part, Smoothed(), chunk=8, resume=True)
     assert second.resumed_from == 16 and second.processed == 32  # two chunks were finished

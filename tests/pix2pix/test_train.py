@@ -14,6 +14,7 @@ import torch
 
 from photogen.cli.studio import free_port
 from photogen.core.image import save_image
+from photogen.core.training import LeftoverRunError
 from photogen.pix2pix import networks as N
 from photogen.pix2pix.step import DiscriminatorPair, Pix2PixStep, gan_loss, make_optimizer
 from photogen.pix2pix.train import TrainConfig, linear_decay, train
@@ -111,7 +112,7 @@ def test_one_step_decreases_l1_on_a_fixed_batch():
 def test_resume_continues_exactly(pairs_dir, tmp_path):
     full = train(_cfg(pairs_dir, tmp_path / "full", max_steps=9), CPU)
     train(_cfg(pairs_dir, tmp_path / "part", max_steps=5), CPU)  # killed after step 5
-    with pytest.raises(ValueError, match="--resume"):
+    with pytest.raises(LeftoverRunError, match="already holds a run"):
         train(_cfg(pairs_dir, tmp_path / "part", max_steps=9), CPU)
     resumed = train(_cfg(pairs_dir, tmp_path / "part", max_steps=9), CPU, resume=True)
     assert full["steps"] == resumed["steps"] == 9

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from photogen.core.device import DEVICE_CHOICES, select_device, set_threads
 from photogen.core.image import DEFAULT_MAX_PIXELS, ImageError, save_image
+from photogen.core.training import LeftoverRunError
 from photogen.core.weights import WeightsError
 from photogen.gatys.optimize import StepInfo
 
@@ -121,6 +122,8 @@ def describe_error(exc: BaseException) -> str:
     """One line for any exception: ``PATH: reason`` for file errors, the message otherwise."""
     if isinstance(exc, ImageError | UsageError):
         return str(exc)
+    if isinstance(exc, LeftoverRunError):
+        return f"{exc}: add --resume to continue it, or delete it"
     if isinstance(exc, OSError) and exc.filename is not None:
         reason = (exc.strerror or str(exc)).rstrip(".")
         reason = reason[:1].lower() + reason[1:]

@@ -88,14 +88,14 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         if self.model not in DEFAULTS:
-            raise ValueError(f"--model must be one of {', '.join(DEFAULTS)}, got {self.model!r}")
+            raise ValueError(f"model must be one of {', '.join(DEFAULTS)}, got {self.model!r}")
         lr, wd = DEFAULTS[self.model]
         self.lr = lr if self.lr is None else self.lr
         self.weight_decay = wd if self.weight_decay is None else self.weight_decay
         if self.crop % 8 or self.crop < 32:
-            raise ValueError(f"--crop must be a multiple of 8 and >= 32, got {self.crop}")
+            raise ValueError(f"crop must be a multiple of 8 and >= 32, got {self.crop}")
         if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("--steps and --batch-size must be >= 1")
+            raise ValueError("steps and batch_size must be >= 1")
         return self
 
 

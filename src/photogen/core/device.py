@@ -26,11 +26,11 @@ def select_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but no CUDA GPU is available here")
+            raise ValueError("device cuda asked for, but no CUDA GPU is available here")
         return reproducible_cuda(torch.device(name))
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError("--device mps asked for, but Apple MPS is not available here")
+            raise ValueError("device mps asked for, but Apple MPS is not available here")
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")
@@ -74,7 +74,7 @@ def set_threads(n: int | None = None) -> int:
     """Set torch's intra-op thread count (default: physical cores) and return it."""
     n = n or physical_cores()
     if n < 1:
-        raise ValueError(f"--threads must be >= 1, got {n}")
+        raise ValueError(f"threads must be >= 1, got {n}")
     torch.set_num_threads(n)
     return n
 

@@ -21,16 +21,19 @@ ENGINES = ("torch", "onnxruntime", "openvino")
 
 
 def _missing(engine: str, package: str) -> RuntimeError:
-    return RuntimeError(f"--engine {engine} needs the {package} package: pip install {package}")
+    return RuntimeError(f"the {engine} engine needs the {package} package: pip install {package}")
 
 
-def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
-    """``module`` exported to ONNX (opset 17) for inputs shaped like ``example``."""
+def onnx_bytes(module: nn.Module, example: torch.Tensor, dynamic_batch: bool = False) -> bytes:
+    """``module`` exported to ONNX (opset 17, ``input`` -> ``output``) for inputs shaped like
+    ``example``; ``dynamic_batch``: any batch size (the exported files users keep)."""
     buf = io.BytesIO()
+    axes = {"input": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch else None
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (example,), buf, input_names=["input"],
-                          output_names=["output"], opset_version=17, dynamo=False)  # fmt: skip
+                          output_names=["output"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)  # fmt: skip
     return buf.getvalue()
 
 

@@ -173,7 +173,7 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
         raise ImageError(
             path,
             f"{w}x{h} = {w * h:,} pixels exceeds the limit of {max_pixels:,} "
-            "(decompression-bomb guard; raise max_pixels / --max-pixels if the file is trusted)",
+            "(decompression-bomb guard; raise max_pixels if the file is trusted)",
         )
     return img
 

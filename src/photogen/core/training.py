@@ -17,6 +17,11 @@ import torch
 from photogen.core.atomic import atomic_path
 
 
+class LeftoverRunError(FileExistsError):
+    """An earlier run's work is there and resuming was not asked for (the caller says how to
+    resume: the CLI adds "--resume")."""
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, numpy and torch; return a CPU ``torch.Generator`` seeded with ``seed``."""
     if seed < 0:
@@ -90,14 +95,15 @@ def open_run_dir(run_dir: str | os.PathLike, resume: bool) -> tuple[Path, Path]:
     """Create the run folder; return ``(folder, checkpoint path)``.
 
     Raises:
-        ValueError: a checkpoint exists and ``resume`` is off, or ``resume`` finds none.
+        LeftoverRunError: a checkpoint exists and ``resume`` is off.
+        ValueError: ``resume`` finds no checkpoint.
     """
     run = Path(run_dir)
     ckpt = run / "checkpoint.pt"
     if ckpt.exists() and not resume:
-        raise ValueError(f"{run} already holds a run; pass --resume to continue it")
+        raise LeftoverRunError(f"{run} already holds a run")
     if resume and not ckpt.exists():
-        raise ValueError(f"--resume: {ckpt} does not exist")
+        raise ValueError(f"nothing to resume: {ckpt} does not exist")
     run.mkdir(parents=True, exist_ok=True)
     return run, ckpt
 

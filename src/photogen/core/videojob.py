@@ -1,4 +1,4 @@
-"""Long videos through a frame processor, in chunks that survive a kill (``--resume``).
+"""Long videos through a frame processor, in chunks that survive a kill (``resume=True``).
 
 The frames are processed in order by a stateful processor (temporal methods carry the
 previous frame's result). Every ``chunk`` frames the results are written as one finished
@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from photogen.core.atomic import atomic_path, write_text_atomic
+from photogen.core.training import LeftoverRunError
 from photogen.core.video import Frame, VideoError, VideoInfo, probe, read_frames, write_video
 
 
@@ -143,7 +144,8 @@ def process_video(
             resuming; a real interruption is a kill).
 
     Raises:
-        VideoError: ``src`` is not a readable video; FileExistsError: parts of another run.
+        VideoError: ``src`` is not a readable video; LeftoverRunError: an interrupted run's
+            parts and ``resume`` is off; FileExistsError: parts of another run.
     """
     src, dst = Path(src), Path(dst)
     if chunk < 1:
@@ -154,9 +156,7 @@ def process_video(
     manifest = parts / "manifest.json"
     if parts.exists():
         if not resume:
-            raise FileExistsError(
-                f"{parts} holds an interrupted run: add --resume to continue it, or delete it"
-            )
+            raise LeftoverRunError(f"{parts} holds an interrupted run")
         if not manifest.is_file() or json.loads(manifest.read_text()) != fingerprint:
             raise FileExistsError(
                 f"{parts} belongs to a run with another source, cut or settings: delete it"

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from photogen.core.atomic import atomic_path
+from photogen.core.atomic import write_bytes_atomic
+from photogen.core.engines import onnx_bytes
 
 
 def _require(module: str) -> None:
@@ -67,18 +67,7 @@ def export_onnx(
     model = exportable(G, eval_mode)
     in_ch = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
     example = torch.zeros(1, in_ch, size, size)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (example,),
-            str(tmp),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    write_bytes_atomic(path, onnx_bytes(model, example, dynamic_batch=True))
     return Path(path)
 
 

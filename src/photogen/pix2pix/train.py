@@ -77,9 +77,9 @@ class TrainConfig:
     def check(self) -> TrainConfig:
         m = min_input_size(self.netG)
         if self.crop_size % m:
-            raise ValueError(f"--crop-size must be a multiple of {m} for {self.netG}")
+            raise ValueError(f"crop_size must be a multiple of {m} for {self.netG}")
         if self.load_size < self.crop_size:
-            raise ValueError("--load-size must be >= --crop-size")
+            raise ValueError("load_size must be >= crop_size")
         if self.n_epochs + self.n_epochs_decay < 1 or self.batch_size < 1:
             raise ValueError("need at least one epoch and a batch size >= 1")
         return self
