@@ -333,6 +333,32 @@ def test_reliable_follows_ruders_three_rules_at_their_thresholds():
         back[..., 0] += delta
         got = float(reliable(fwd, back)[0, 0, 5:15, 5:20].mean())
         assert got == (1.0 if trusted else 0.0), (delta, got)
+    # a fast flow: the tolerance grows with it, 0.01 (|w|^2 + |w^|^2) + 0.5 = 7.5 at 20 px
+    big = np.zeros((60, 90, 2), np.float32)
+    big[..., 0] = 20.0
+    for delta, trusted in ((2.6, True), (2.8, False)):
+        back = -big.copy()
+        back[..., 0] += delta
+        got = float(reliable(big, back)[0, 0, 10:50, 5:60].mean())
+        assert got == (1.0 if trusted else 0.0), (delta, got)
+    # the same along y, for the v component and the row gradients
+    tall = np.zeros((90, 60, 2), np.float32)
+    tall[..., 1] = 20.0
+    for delta, trusted in ((2.6, True), (2.8, False)):
+        back = -tall.copy()
+        back[..., 1] += delta
+        got = float(reliable(tall, back)[0, 0, 5:60, 10:50].mean())
+        assert got == (1.0 if trusted else 0.0), (delta, got)
+    for axis, component in ((0, 0), (0, 1), (1, 0), (1, 1)):  # every derivative counts
+        edge = np.zeros((h, w, 2), np.float32)
+        if axis == 0:
+            edge[10:, :, component] = 1.0
+            m = reliable(edge, -edge)[0, 0]
+            assert float(m[9:11, 5:25].max()) == 0.0, (axis, component)
+        else:
+            edge[:, 15:, component] = 1.0
+            m = reliable(edge, -edge)[0, 0]
+            assert float(m[5:15, 14:16].max()) == 0.0, (axis, component)
     # a motion boundary: the flow steps from 0 to 3 px between columns 14 and 15
     step = np.zeros((h, w, 2), np.float32)
     step[:, 15:, 0] = 3.0
