@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))
 
-from _common import measure, median  # noqa: E402
+from _common import against_peak, conv_flops, measure, median, print_peak  # noqa: E402
 
 from photogen.colorize.models import ECCV16  # noqa: E402
 from photogen.colorize.pipeline import colorize_files, load_model, predict_ab  # noqa: E402
@@ -104,6 +104,10 @@ def network_benchmark(repeats: int, size: int) -> None:
         f"  bf16 autocast ({native}): {t_bf16:.3f} s, ratio {t_ref / t_bf16:.2f}, "
         f"max |ab diff| {diff16:.2f}"
     )
+    flops = conv_flops(ours, x)
+    print_peak()
+    against_peak(f"  eccv16 fp32 ({flops / 1e9:.1f} GFLOP a frame)", flops, t_ours)
+    against_peak("  eccv16 bf16 autocast", flops, t_bf16, "bfloat16")
 
 
 def peak_memory(which: str, size: int) -> float:

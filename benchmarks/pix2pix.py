@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
 
-from _common import measure, median  # noqa: E402
+from _common import against_peak, conv_flops, measure, median, print_peak  # noqa: E402
 
 from photogen.core.device import cpu_has_bf16, set_threads  # noqa: E402
 from photogen.pix2pix import networks as N  # noqa: E402
@@ -127,6 +127,15 @@ def main() -> None:
           f"ratio: {r / o:.2f}")  # fmt: skip
     print(f"test time per image, a folder in batches of 8 (per-image results unchanged): "
           f"photogen: {e:.3f} s, reference: {r:.3f} s, ratio: {r / e:.2f} (target 2)")  # fmt: skip
+    # against the machine: a training step is ~3 forwards of G and ~9 of D (the D step sees
+    # the real and the fake pair, the G step the fake; a backward costs two forwards)
+    g_flops = conv_flops(G, a)
+    d_flops = conv_flops(D, torch.cat([a, b], 1))
+    print_peak()
+    step = 3 * g_flops + 9 * d_flops
+    against_peak(f"training step fp32 (~{step / 1e9:.0f} GFLOP)", step, median(t_ours))
+    against_peak("training step bf16 autocast", step, median(t_bf16), "bfloat16")
+    against_peak(f"test time, batches of 8 ({g_flops / 1e9:.1f} GFLOP an image)", g_flops, e)
 
 
 if __name__ == "__main__":

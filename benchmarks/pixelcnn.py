@@ -24,6 +24,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
+from _common import against_peak, conv_flops, print_peak  # noqa: E402
 
 from photogen.core.device import set_threads  # noqa: E402
 from photogen.pixelcnn.data import FASHION_MNIST  # noqa: E402
@@ -74,6 +75,10 @@ def main() -> None:
         times.append(time.perf_counter() - t)
     step = sorted(times[1:])[1]
     print(f"training: {16 / step:.1f} patches/s (32x32 RGB, batch 16, {step:.2f} s/step)")
+    print_peak()
+    # a training step: a forward and a backward (~3 forwards)
+    per_batch = conv_flops(train_model, x)
+    against_peak(f"training step (~{3 * per_batch / 1e9:.1f} GFLOP)", 3 * per_batch, step)
 
     if not FASHION_MNIST.is_dir():
         print("Fashion-MNIST: skipped (install the Debian package dataset-fashion-mnist)")

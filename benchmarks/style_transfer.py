@@ -23,7 +23,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import measure, median, report, style_pair  # noqa: E402
+from _common import (  # noqa: E402
+    against_peak,
+    conv_flops,
+    measure,
+    median,
+    print_peak,
+    report,
+    style_pair,
+)
 from reference_tutorial import resize_like_photogen, run_style_transfer  # noqa: E402
 
 from photogen.core.device import autocast_dtype, set_threads  # noqa: E402
@@ -169,6 +177,12 @@ def main() -> None:
                 hits[name].append(run_to_target(content, style_full, cfg, ext, score, ref_loss))
         ref_s = median(ref_times)
         print(f"{tag} reference: {args.steps} evaluations, {ref_s:.1f} s, loss {ref_loss:.4g}")
+        # an evaluation is a forward and a backward of the network on the image (~3 forwards)
+        per_eval = 3 * conv_flops(ext, content)
+        if max_side == args.sizes[0]:
+            print_peak()
+        against_peak(f"{tag} reference's evaluations (~{per_eval / 1e9:.1f} GFLOP each)",
+                     per_eval * args.steps, ref_s)  # fmt: skip
         for name, runs in hits.items():
             done = [h for h in runs if h is not None]
             if not done:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).parent), str(ROOT)]
+from _common import against_peak, print_peak  # noqa: E402
 
 from photogen.core.color import rgb_to_lab  # noqa: E402
 from photogen.core.device import set_threads  # noqa: E402
@@ -143,6 +144,9 @@ def main() -> None:
     truth_d, truth = exact_search(db, queries, k=10)
     t_exact = time.perf_counter() - t0
     print(f"exact brute force: {args.queries / t_exact:.1f} queries/s")
+    print_peak()
+    # the exact search is a (queries x 3072) by (3072 x database) product of descriptors
+    against_peak("  exact search's arithmetic", 2 * args.queries * len(db) * 3072, t_exact)
     for dims in args.dims:
         t0 = time.perf_counter()
         pca = args.db / "pca_colour.npz"
