@@ -169,3 +169,36 @@ def test_the_catalogue_is_the_lectures_order_and_the_clis_names():
     assert list(EXPERIMENTS) == ["data-size", "siblings", "colorize-loss", "pix2pix-loss",
                                  "texture-layers", "style-tradeoff", "mlp-capacity"]  # fmt: skip
     assert tuple(EXPERIMENTS) == NAMES
+
+
+def test_the_verdicts_compare_the_ends_and_ties_do_not_hold():
+    """The claims compare the first and the last point of a series, strictly (mutation
+    survivors: a series read at its second point, <= for <)."""
+    from photogen.experiments import verdicts as V
+
+    layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
+    zig = dict(zip(layers, [1.0, 1.2, 0.9, 1.1, 0.8], strict=True))  # ends fall, not monotone
+    assert V.texture_layers({"gram_distance": zig})
+    assert not V.texture_layers({"gram_distance": {**zig, "pool4": 1.0}})  # a tie
+    e = dict(zip(layers, [0.1, 0.05, 0.3, 0.02, 0.2], strict=True))
+    d = {"1": 1.0, "0.1": 1.5, "0.01": 0.4, "0.001": 1.2, "0.0001": 0.5}
+    assert V.style_tradeoff({"reconstruction_pixel_error": e, "style_gram_distance": d})
+    for bad_e, bad_d in (({**e, "pool4": 0.1}, d), (e, {**d, "0.0001": 1.0}),
+                         (e, {**d, "0.0001": 1.7})):  # fmt: skip
+        assert not V.style_tradeoff({"reconstruction_pixel_error": bad_e,
+                                     "style_gram_distance": bad_d})  # fmt: skip
+    losses = ["L2 regression", "classification", "classification + rebalancing"]
+    tie = {n: {"colourfulness": v} for n, v in zip(losses, (20, 10, 20), strict=True)}
+    assert not V.colorize_loss(tie)
+    fid = {"L1": 80.0, "cGAN": 70.0, "L1 + cGAN": 80.0, "L1 + cGAN, encoder-decoder": 90.0}
+    assert not V.pix2pix_loss({k: {"FID_lite0": v} for k, v in fid.items()})
+    fid.update({"L1 + cGAN": 60.0, "L1 + cGAN, encoder-decoder": 60.0})
+    assert not V.pix2pix_loss({k: {"FID_lite0": v} for k, v in fid.items()})
+    sizes = [10, 100, 1000]
+    rows = {str(s): {"target_roc_auc": 0.8, "accuracy_uniform": a,
+                     "accuracy_distance-weighted": a}
+            for s, a in zip(sizes, (0.5, 0.4, 0.6), strict=True)}  # fmt: skip
+    assert V.data_size({"x": {"sizes": sizes, "per_size": rows}})  # first to last rises
+    acc = {f"{d} / {m}": v for d in ("xor", "circle")
+           for m, v in (("perceptron", 0.5), ("mlp 4", 0.5), ("mlp 8,8", 0.9))}  # fmt: skip
+    assert V.mlp_capacity({"accuracy": acc})  # the largest model is the last
