@@ -172,3 +172,24 @@ def test_offline_download_is_one_line(home):
         W.download(entry, timeout=5)
     msg = str(info.value)
     assert "\n" not in msg and "cannot download off.pth" in msg and "by hand" in msg
+
+
+def test_the_named_weights_come_from_one_explicit_list():
+    """A fresh interpreter knows every name from core.weights.ENTRY_MODULES without importing
+    the modules that define them (no registration by import side effect)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from photogen.core.weights import REGISTRY, ENTRY_MODULES;"
+            "before = [m for m in ENTRY_MODULES if m in sys.modules];"
+            "names = sorted(REGISTRY); print(before, names)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    assert out.startswith("[] ")  # none of them imported before the first lookup
+    for name in ("eccv16", "siggraph17", "colorize-lite", "colorize-lite-hints", "vgg19",
+                 "efficientnet_lite0", "pix2pix_facades_label2photo"):  # fmt: skip
+        assert f"'{name}'" in out, name
+    import importlib
+
+    listed = {e.name for m in W.ENTRY_MODULES for e in importlib.import_module(m).WEIGHTS}
+    assert listed <= set(W.REGISTRY)

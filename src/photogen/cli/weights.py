@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 
 from photogen.cli.paths import declare_paths
-
-# Registering happens where each network is defined.
-from photogen.colorize import models as _colorize_models  # noqa: F401
-from photogen.colorize import pipeline as _colorize_pipeline  # noqa: F401
 from photogen.core import weights as W
 from photogen.core.samples import available_samples
-from photogen.nets import efficientnet_lite, inception, vgg  # noqa: F401
-from photogen.pix2pix import models as _pix2pix_models  # noqa: F401
 
 
 def add_parser(sub) -> None:

@@ -14,25 +14,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.core.weights import WeightsEntry, load_state_dict
 
-register(
-    WeightsEntry(
-        name="eccv16",
-        filename="colorization_release_v2-9b330a0b.pth",
-        url="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
-        sha256="9b330a0b",
-        description="Zhang et al. 2016 colorization (ECCV), official release",
-    )
+ECCV16_WEIGHTS = WeightsEntry(
+    name="eccv16",
+    filename="colorization_release_v2-9b330a0b.pth",
+    url="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
+    sha256="9b330a0b",
+    description="Zhang et al. 2016 colorization (ECCV), official release",
 )
-register(
-    WeightsEntry(
-        name="siggraph17",
-        filename="siggraph17-df00044c.pth",
-        url="https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
-        sha256="df00044c",
-        description="Zhang et al. 2017 interactive colorization (SIGGRAPH), official release",
-    )
+SIGGRAPH17_WEIGHTS = WeightsEntry(
+    name="siggraph17",
+    filename="siggraph17-df00044c.pth",
+    url="https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
+    sha256="df00044c",
+    description="Zhang et al. 2017 interactive colorization (SIGGRAPH), official release",
 )
 
 
@@ -211,3 +207,10 @@ def hints_from_points(
         ab[0, 1, y0:y1, x0:x1] = b
         mask[0, 0, y0:y1, x0:x1] = 1.0
     return ab, mask
+
+
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = (
+    ECCV16_WEIGHTS,
+    SIGGRAPH17_WEIGHTS,
+)

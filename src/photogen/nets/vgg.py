@@ -12,17 +12,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from photogen.core.weights import WeightsEntry, load_state_dict, register
+from photogen.core.weights import WeightsEntry, load_state_dict
 from photogen.nets.base import FeatureNet
 
-register(
-    WeightsEntry(
-        name="vgg19",
-        filename="vgg19-dcbb9e9d.pth",
-        url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-        sha256="dcbb9e9d",
-        description="VGG19 ImageNet weights (torchvision)",
-    )
+VGG19_WEIGHTS = WeightsEntry(
+    name="vgg19",
+    filename="vgg19-dcbb9e9d.pth",
+    url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    sha256="dcbb9e9d",
+    description="VGG19 ImageNet weights (torchvision)",
 )
 
 _CFG19 = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M"] + [512] * 4 + ["M"]
@@ -111,3 +109,7 @@ def vgg19(weights: str | None = None, pooling: str = "max") -> VGG19:
     if weights is not None:
         model.load_state_dict(load_state_dict(weights), strict=True)
     return model.eval()
+
+
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = (VGG19_WEIGHTS,)

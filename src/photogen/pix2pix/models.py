@@ -26,7 +26,6 @@ from photogen.core.weights import (
     WeightsEntry,
     WeightsError,
     load_state_dict,
-    register,
 )
 from photogen.pix2pix.networks import define_G
 
@@ -158,15 +157,16 @@ def _verify_released(path: Path) -> None:
         raise WeightsError(f"{path.name}: expected a 3->3 unet_256 with batch norm, got {spec}")
 
 
-for _name, (_what, _direction) in RELEASED.items():
-    register(
-        WeightsEntry(
-            name=f"pix2pix_{_name}",
-            filename=f"pix2pix_{_name}.pth",
-            url=RELEASED_URL.format(_name),
-            sha256="",
-            description=f"pix2pix {_what} (Isola et al. 2017, released unet_256; "
-            f"dataset direction {_direction})",
-            verify=_verify_released,
-        )
+# the weights this module defines (read by core.weights.ENTRY_MODULES)
+WEIGHTS = tuple(
+    WeightsEntry(
+        name=f"pix2pix_{_name}",
+        filename=f"pix2pix_{_name}.pth",
+        url=RELEASED_URL.format(_name),
+        sha256="",
+        description=f"pix2pix {_what} (Isola et al. 2017, released unet_256; "
+        f"dataset direction {_direction})",
+        verify=_verify_released,
     )
+    for _name, (_what, _direction) in RELEASED.items()
+)

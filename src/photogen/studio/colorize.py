@@ -47,7 +47,6 @@ def find_colorizers(runs: list[str] = ()) -> dict[str, str]:
 def download_job(name: str, on_done):
     """A job (``run(report)``) that downloads the official colorizer ``name`` into the
     weights cache, reporting bytes; cancel stops it and leaves nothing behind."""
-    import photogen.colorize.models  # noqa: F401 - registers eccv16 and siggraph17
     from photogen.core import weights as W
 
     if name not in OFFICIAL:
