@@ -44,9 +44,9 @@ from photogen.core.training import (
     init_distributed,
     load_checkpoint,
     open_run_dir,
+    restore_rank_rng,
     save_checkpoint,
     seed_everything,
-    set_rng_state,
 )
 
 HINT_LR_FACTOR = 4.0  # the hint branch's learning rate over the decoder's
@@ -285,11 +285,7 @@ def train(
         payload = load_checkpoint(ckpt_path, restore_rng=False, model=model, optimizer=opt)
         sched.load_state_dict(payload["scheduler"])
         step, rows = int(payload["step"]), list(payload["log"])
-        states = payload["rng_all"]
-        if rank < len(states):
-            set_rng_state(states[rank])
-        else:
-            seed_everything(cfg.seed + rank + 7919 * step)
+        restore_rank_rng(payload["rng_all"], rank, cfg.seed, step)
     if main:
         config = {**asdict(cfg), "world_size": world, "images": len(images)}
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2))

@@ -133,6 +133,15 @@ def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return world, rank, device
 
 
+def restore_rank_rng(states: list[dict[str, Any]], rank: int, seed: int, step: int) -> None:
+    """Resume this rank's random numbers from a checkpoint's per-rank states; a rank the
+    checkpoint did not have (more processes than before) gets a fresh seed from the step."""
+    if rank < len(states):
+        set_rng_state(states[rank])
+    else:
+        seed_everything(seed + rank + 7919 * step)
+
+
 def gather_rng_states(world: int) -> list[dict[str, Any]]:
     """The RNG state of every process (collective: all ranks must call it)."""
     if world == 1:

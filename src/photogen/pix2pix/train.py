@@ -32,9 +32,9 @@ from photogen.core.training import (
     init_distributed,
     load_checkpoint,
     open_run_dir,
+    restore_rank_rng,
     save_checkpoint,
     seed_everything,
-    set_rng_state,
 )
 from photogen.pix2pix.data import AlignedDataset, collate, epoch_order, find_pairs
 from photogen.pix2pix.networks import define_D, define_G, init_weights, min_input_size
@@ -169,11 +169,7 @@ def train(
         )  # fmt: skip
         epoch, batch_pos, step = (int(payload[k]) for k in ("epoch", "batch", "step"))
         rows = list(payload["log"])
-        states = payload["rng_all"]
-        if rank < len(states):
-            set_rng_state(states[rank])
-        else:
-            seed_everything(cfg.seed + rank + 7919 * step)
+        restore_rank_rng(payload["rng_all"], rank, cfg.seed, step)
     total_epochs = cfg.n_epochs + cfg.n_epochs_decay
     per_rank = max(1, len(dataset) // world)
     batches_per_epoch = -(-per_rank // cfg.batch_size)
