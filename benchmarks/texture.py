@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import median, report  # noqa: E402
+from _common import against_peak, conv_flops, median, print_peak, report  # noqa: E402
 
 from photogen.core.device import set_threads  # noqa: E402
 from photogen.core.resample import resize  # noqa: E402
@@ -97,6 +97,11 @@ def main() -> None:
     print(
         f"reference: {args.steps} evaluations, {median(ref_times):.1f} s, Gram loss {ref_loss:.4g}"
     )
+    # an evaluation: a forward and a backward of the network on the canvas (~3 forwards)
+    per_eval = 3 * conv_flops(plain, torch.rand(1, 3, *size))
+    print_peak()
+    against_peak(f"reference's evaluations (~{per_eval / 1e9:.1f} GFLOP each)",
+                 per_eval * args.steps, median(ref_times))  # fmt: skip
     if not ours_times:
         print(
             f"photogen did not reach the reference's loss {ref_loss:.4g} (300 evaluations a level)"
