@@ -11,6 +11,7 @@ from photogen import __version__
 from photogen.cli import (
     colorize,
     demo,
+    dream,
     experiment,
     learn,
     match,
@@ -39,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "given anywhere on the line",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (texture, stylize, colorize, pix2pix, pixelcnn, match, learn, demo, studio,
-                   weights, experiment, rerun):  # fmt: skip
+    for module in (texture, stylize, dream, colorize, pix2pix, pixelcnn, match, learn, demo,
+                   studio, weights, experiment, rerun):  # fmt: skip
         module.add_parser(sub)
     texture.add_compare_parser(sub)
     return p
