@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    studio, weights, experiment, rerun):  # fmt: skip
         module.add_parser(sub)
     texture.add_compare_parser(sub)
+    stylize.add_train_parser(sub)
     return p
 
 
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     set_debug("--debug" in argv)
     argv = [a for a in argv if a != "--debug"]
-    args = parser.parse_args(texture.rewrite_argv(colorize.rewrite_argv(argv)))
+    args = parser.parse_args(
+        stylize.rewrite_argv(texture.rewrite_argv(colorize.rewrite_argv(argv)))
+    )
     import torch
 
     from photogen.core.provenance import set_provenance

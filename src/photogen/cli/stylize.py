@@ -34,7 +34,9 @@ def add_parser(sub) -> None:
         "file is reported and the rest processed); several STYLE images are blended.",
     )
     p.add_argument("content", help="content image, folder or glob, or a video file")
-    p.add_argument("style", nargs="+", help="style image(s)")
+    p.add_argument("style", nargs="*", help="style image(s) (none with --model)")
+    p.add_argument("--model", help="a fast style network (a run of 'photogen stylize train', "
+                   "or its model.safetensors): one forward pass, no optimisation")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
     d = StyleConfig()
     p.add_argument("--style-weights", help="comma list of blend weights, one per style image")
@@ -80,7 +82,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
     declare_paths(
         p,
-        inputs={"content": "images", "style": "image", "weights": "model"},
+        inputs={"content": "images", "style": "image", "weights": "model", "model": "model"},
         outputs={"output": "file-or-folder"},
     )
 
@@ -97,9 +99,102 @@ def _weights_list(text: str | None, n: int) -> list[float] | None:
     return weights
 
 
+def rewrite_argv(argv: list[str]) -> list[str]:
+    """``stylize train ...`` -> ``stylize-train ...`` (argparse cannot mix both forms)."""
+    if len(argv) >= 2 and argv[0] == "stylize" and argv[1] == "train":
+        return ["stylize-train", *argv[2:]]
+    return argv
+
+
+def add_train_parser(sub) -> None:
+    from photogen.faststyle.train import TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser(
+        "stylize-train",
+        help="train a fast style network for one style (Johnson et al. 2016); "
+        "written 'photogen stylize train'",
+        description="Train the Johnson et al. transformation network with photogen's Gatys "
+        "losses on every offline photograph (or --content DIR): resumable (--resume), a gallery "
+        "of held-out photos every --gallery-every steps, model.safetensors in the run folder.",
+    )
+    p.add_argument("style_image", metavar="STYLE", help="the style picture")
+    p.add_argument("--name", required=True, help="the run folder (runs/NAME)")
+    p.add_argument("--content", nargs="+", metavar="DIR", help="content photos (default: offline)")
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--size", type=int, default=d.size, help="training crop side")
+    p.add_argument("--batch-size", type=int, default=d.batch)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--network", default=d.network, choices=list(NETWORKS))
+    p.add_argument("--style-weight", type=float, default=None, help="default: the network's")
+    p.add_argument("--content-weight", type=float, default=d.content_weight)
+    p.add_argument("--tv-weight", type=float, default=None, help="default: the network's")
+    p.add_argument("--paper-size", action="store_true",
+                   help="the paper's network (32-64-128, 5 blocks), not the slim one")  # fmt: skip
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--gallery-every", type=int, default=d.gallery_every)
+    p.add_argument("--resume", action="store_true", help="continue the run in --name")
+    add_runtime_args(p)
+    p.set_defaults(func=run_train)
+    declare_paths(p, inputs={"style_image": "image", "content": "folder"},
+                  outputs={"name": "folder"})  # fmt: skip
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from photogen.faststyle.network import FastStyleConfig
+    from photogen.faststyle.train import TrainConfig, train
+
+    device = setup_runtime(args)
+    net = FastStyleConfig.paper() if args.paper_size else FastStyleConfig()
+    config = TrainConfig(style=str(args.style_image), steps=args.steps, size=args.size,
+                         batch=args.batch_size, lr=args.lr, network=args.network,
+                         content_weight=args.content_weight, style_weight=args.style_weight,
+                         tv_weight=args.tv_weight, channels=net.channels, blocks=net.blocks,
+                         seed=args.seed, save_every=args.save_every,
+                         gallery_every=args.gallery_every)  # fmt: skip
+    try:
+        config.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = train(config, args.name, resume=args.resume, content=args.content, device=device,
+                log=lambda m: info(args, m))  # fmt: skip
+    info(args, f"-> {out}")
+    return 0
+
+
+def run_fast(args: argparse.Namespace, device) -> int:
+    """``--model``: the trained network on each photo (or video frame)."""
+    from photogen.faststyle.train import load_model
+
+    if args.style:
+        raise UsageError("--model replaces the style images: give one or the other")
+    try:
+        model = load_model(args.model).to(device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    contents = list_images(args.content)
+    batch = len(contents) > 1
+    check_output(args.output, batch)
+
+    def work(path: Path) -> Path:
+        import torch
+
+        content = read_image(path, max_pixels=args.max_pixels)[:, :3]
+        with torch.no_grad():
+            out = model(content.to(device)).cpu()
+        return save_image(out, output_path(args.output, path.stem, "_stylized", batch),
+                          bit_depth=args.bit_depth)  # fmt: skip
+
+    return run_batch(args, contents, work)
+
+
 def run(args: argparse.Namespace) -> int:
     device = setup_runtime(args)
     check_bit_depth(args)
+    if args.model:
+        return run_fast(args, device)
+    if not args.style:
+        raise UsageError("give one or more style images (or --model RUN)")
     config = StyleConfig(
         network=args.network,
         content_layer=args.content_layer,

@@ -1,0 +1,207 @@
+"""Training a fast style network (Johnson et al. 2016) with photogen's Gatys losses.
+
+Each step: a batch of random crops of content photographs goes through the transformation
+network; the loss is the Gatys content loss (the feature network's content layer, against the
+photos' own features), the Gram style loss against the style picture's Gram matrices (the
+network's style layers), and total variation, with the weights photogen's ``stylize`` uses for
+that feature network. Adam; a checkpoint (network, optimiser, step, random state) written
+atomically every ``save_every`` steps, so a killed run resumes where it was; a gallery of
+held-out photos (never trained on) every ``gallery_every`` steps; the model itself as
+safetensors with its config.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from photogen.core.atomic import write_text_atomic
+from photogen.core.image import list_images, read_image, save_image
+from photogen.core.resample import resize
+from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
+from photogen.core.weights import load_safetensors_with_config, save_safetensors
+from photogen.faststyle.network import FastStyleConfig, TransformNet
+from photogen.gatys.losses import content_loss, style_loss, style_targets, tv_loss
+from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
+
+FORMAT = "photogen-faststyle"
+HELD_OUT = ("chelsea", "astronaut", "coffee", "rocket")  # never trained on: the gallery
+
+
+@dataclass
+class TrainConfig:
+    """Attributes follow the paper (256 px crops, batch 4, Adam 1e-3) and photogen's Gatys
+    weights for the feature network."""
+
+    style: str = ""
+    steps: int = 2000
+    size: int = 256
+    batch: int = 4
+    lr: float = 1e-3
+    network: str = "efficientnet_lite0"
+    content_weight: float = 1.0
+    style_weight: float | None = None  # None: the network's (as photogen stylize)
+    tv_weight: float | None = None
+    style_size: int = 384  # the style picture's longer side when its Grams are taken
+    channels: tuple[int, int, int] = (16, 32, 64)
+    blocks: int = 3
+    seed: int = 0
+    save_every: int = 100
+    gallery_every: int = 250
+
+    def validate(self) -> None:
+        if self.network not in NETWORKS:
+            raise ValueError(f"unknown network {self.network!r}")
+        if self.steps < 1 or self.batch < 1 or not 64 <= self.size <= 1024:
+            raise ValueError("steps >= 1, batch >= 1 and size 64..1024 are needed")
+
+
+def content_photos(folders: list[str] | None = None, side: int = 320) -> list[torch.Tensor]:
+    """Content photographs, shrunk so the shorter side is ``side`` (kept in memory as uint8):
+    the given folders, or every offline photograph (the sample photos but the held-out ones,
+    and the Debian wallpapers when installed)."""
+    from photogen.core.samples import photo_samples, sample_path
+    from photogen.experiments.base import wallpapers
+
+    if folders:
+        paths = [p for f in folders for p in list_images(f)]
+    else:
+        paths = [sample_path(n) for n in photo_samples() if n not in HELD_OUT] + wallpapers()
+    photos = []
+    for path in paths:
+        try:
+            img = read_image(path, max_pixels=200_000_000)[:, :3]
+        except Exception:  # noqa: BLE001 - a broken file is skipped, the rest used
+            continue
+        h, w = img.shape[-2:]
+        s = side / min(h, w)
+        if s < 1:
+            img = resize(img, (max(side, round(h * s)), max(side, round(w * s))))
+        if min(img.shape[-2:]) >= 64:
+            photos.append(img.mul(255).round().to(torch.uint8))
+    if not photos:
+        raise ValueError("no content photographs found")
+    return photos
+
+
+def random_batch(photos: list[torch.Tensor], n: int, size: int,
+                 gen: torch.Generator) -> torch.Tensor:  # fmt: skip
+    """``n`` random crops (a random scale, then ``size`` x ``size``) with random flips."""
+    out = []
+    for _ in range(n):
+        img = photos[int(torch.randint(len(photos), (), generator=gen))]
+        h, w = img.shape[-2:]
+        side = int(min(h, w) * (0.6 + 0.4 * float(torch.rand((), generator=gen))))
+        y = int(torch.randint(0, h - side + 1, (), generator=gen))
+        x = int(torch.randint(0, w - side + 1, (), generator=gen))
+        crop = resize(img[..., y : y + side, x : x + side].float() / 255, (size, size))
+        if float(torch.rand((), generator=gen)) < 0.5:
+            crop = crop.flip(-1)
+        out.append(crop)
+    return torch.cat(out).clamp(0, 1)
+
+
+def save_model(model: TransformNet, path: Path, meta: dict) -> None:
+    metadata = {"format": FORMAT, "config": json.dumps(model.config.to_dict()),
+                **{k: str(v) for k, v in meta.items()}}  # fmt: skip
+    save_safetensors(model.state_dict(), path, metadata)
+
+
+def load_model(path: str | Path) -> TransformNet:
+    """A trained style network from ``model.safetensors`` or its run folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if not path.is_file():
+        raise ValueError(f"{path}: no such style model (a run folder or model.safetensors)")
+    state, config = load_safetensors_with_config(path, FORMAT)
+    model = TransformNet(FastStyleConfig.from_dict(config))
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
+          content: list[str] | None = None, device: torch.device | str = "cpu",
+          log: Callable[[str], None] = print,
+          stop_after: int | None = None) -> Path:  # fmt: skip
+    """Train (or resume) a style network into ``run_dir``; returns ``model.safetensors``.
+    ``stop_after``: leave after that many steps of this call (tests of resuming)."""
+    config.validate()
+    device = torch.device(device)
+    run, ckpt = open_run_dir(run_dir, resume)
+    spec = NETWORKS[config.network]
+    style_layers, content_layer = dict(spec.style_layers), spec.content_layer
+    sw = config.style_weight if config.style_weight is not None else spec.style_weight
+    tvw = config.tv_weight if config.tv_weight is not None else spec.tv_weight
+    extractor = FeatureExtractor(build_network(config.network),
+                                 [*style_layers, content_layer]).to(device)  # fmt: skip
+    style = read_image(config.style)[:, :3]
+    h, w = style.shape[-2:]
+    s = config.style_size / max(h, w)
+    style = resize(style, (max(16, round(h * s)), max(16, round(w * s)))).to(device)
+    with torch.no_grad():
+        targets = style_targets({k: v for k, v in extractor(style).items() if k in style_layers})
+    seed_everything(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    model = TransformNet(FastStyleConfig(tuple(config.channels), config.blocks)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    step, log_rows = 0, []
+    if resume:
+        payload = load_checkpoint(ckpt, model=model, optimizer=opt)
+        step, log_rows = int(payload["step"]), list(payload["log"])
+        gen.set_state(payload["data_rng"])
+    write_text_atomic(run / "config.json", json.dumps(asdict(config), indent=2))
+    photos = content_photos(content)
+    from photogen.core.samples import load_sample
+
+    held = [resize(load_sample(n), (256, 256)) for n in HELD_OUT]
+    log(f"{len(photos)} content photos, style {config.style}, {config.network}, "
+        f"{config.steps} steps from step {step}")  # fmt: skip
+    model.train()
+    t0, done_here = time.perf_counter(), 0
+    while step < config.steps:
+        x = random_batch(photos, config.batch, config.size, gen).to(device)
+        y = model(x)
+        with torch.no_grad():
+            target_c = extractor(x)[content_layer]
+        feats = extractor(y)
+        lc = content_loss(feats[content_layer], target_c)
+        ls = style_loss({k: feats[k] for k in style_layers}, targets, style_layers)
+        ls = ls / config.batch
+        lt = tv_loss(y)
+        loss = config.content_weight * lc + sw * ls + tvw * lt
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        done_here += 1
+        loss, lc, ls, lt = loss.detach(), lc.detach(), ls.detach(), lt.detach()
+        log_rows.append({"step": step, "loss": float(loss), "content": float(lc),
+                         "style": float(ls), "tv": float(lt)})  # fmt: skip
+        if step % 10 == 0:
+            rate = done_here / (time.perf_counter() - t0)
+            log(f"step {step}/{config.steps}: loss {float(loss):.4g} (content {float(lc):.3g}, "
+                f"style {float(ls):.3g}), {rate:.2f} steps/s")  # fmt: skip
+        last = step == config.steps or (stop_after is not None and done_here >= stop_after)
+        if step % config.save_every == 0 or last:
+            save_checkpoint(ckpt, model=model, optimizer=opt, step=step, log=log_rows,
+                            data_rng=gen.get_state())  # fmt: skip
+            save_model(model, run / "model.safetensors",
+                       {"style": Path(config.style).name, "steps": step,
+                        "network": config.network})  # fmt: skip
+        if step % config.gallery_every == 0 or last:
+            model.eval()
+            with torch.no_grad():
+                grid = torch.cat([torch.cat([h_, model(h_.to(device)).cpu()], -2) for h_ in held],
+                                 -1)  # fmt: skip
+            save_image(grid, run / f"gallery_{step:06d}.png")
+            model.train()
+        if stop_after is not None and done_here >= stop_after:
+            break
+    write_text_atomic(run / "log.json", json.dumps(log_rows))
+    return run / "model.safetensors"

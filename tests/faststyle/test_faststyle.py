@@ -1,0 +1,101 @@
+"""Fast style networks (Johnson et al. 2016): the network, training that resumes exactly, the
+saved model, the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from photogen.cli.main import main
+from photogen.core.image import read_image, save_image
+from photogen.core.resample import resize
+from photogen.core.samples import load_sample
+from photogen.faststyle.network import FastStyleConfig, TransformNet
+from photogen.faststyle.train import TrainConfig, load_model, train
+
+
+@pytest.fixture(scope="module")
+def content_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("content")
+    for name in ("coffee", "astronaut", "rocket"):
+        save_image(resize(load_sample(name), (96, 128)), folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def style_file(tmp_path_factory):
+    return save_image(resize(load_sample("gravel"), (96, 96)),
+                      tmp_path_factory.mktemp("style") / "gravel.png")  # fmt: skip
+
+
+def _config(style, steps):
+    return TrainConfig(style=str(style), steps=steps, size=64, batch=2, style_size=96,
+                       save_every=3, gallery_every=100, seed=1)  # fmt: skip
+
+
+def test_any_size_in_and_the_same_size_out():
+    torch.manual_seed(0)
+    net = TransformNet().eval().requires_grad_(False)
+    for h, w in ((64, 64), (37, 51), (250, 333)):
+        y = net(torch.rand(1, 3, h, w))
+        assert y.shape == (1, 3, h, w) and float(y.min()) >= 0 and float(y.max()) <= 1
+    slim = sum(p.numel() for p in TransformNet().parameters())
+    paper = sum(p.numel() for p in TransformNet(FastStyleConfig.paper()).parameters())
+    assert paper > 5 * slim  # the paper's 32-64-128 x 5 blocks against 16-32-64 x 3
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    ups = [m for m in net.modules() if type(m).__name__ == "_Up"]
+    assert norms and len(ups) == 2 and not any(isinstance(m, torch.nn.BatchNorm2d | torch.nn.
+               ConvTranspose2d) for m in net.modules())  # fmt: skip
+
+
+def test_training_lowers_the_style_loss_and_resumes_exactly(content_dir, style_file, tmp_path):
+    whole = tmp_path / "whole"
+    train(_config(style_file, 12), whole, content=[str(content_dir)], log=lambda m: None)
+    import json
+
+    rows = json.loads((whole / "log.json").read_text())
+    first = sum(r["style"] for r in rows[:3]) / 3
+    last = sum(r["style"] for r in rows[-3:]) / 3
+    assert last < 0.8 * first, (first, last)
+    part = tmp_path / "part"
+    train(_config(style_file, 12), part, content=[str(content_dir)], log=lambda m: None,
+          stop_after=6)  # fmt: skip
+    train(_config(style_file, 12), part, resume=True, content=[str(content_dir)],
+          log=lambda m: None)  # fmt: skip
+    a, b = load_model(whole), load_model(part)
+    for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), k
+    assert (whole / "gallery_000012.png").is_file()
+
+
+def test_the_cli_trains_and_applies_a_model(content_dir, style_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = [
+        "stylize",
+        "train",
+        str(style_file),
+        "--name",
+        str(run),
+        "--content",
+        str(content_dir),
+        "--steps",
+        "3",
+        "--size",
+        "64",
+        "--batch-size",
+        "1",
+        "-q",
+    ]
+    assert main(argv) == 0
+    photo = save_image(resize(load_sample("chelsea"), (75, 113)), tmp_path / "cat.png")
+    out = tmp_path / "cat_fast.png"
+    assert main(["stylize", str(photo), "--model", str(run), "-o", str(out), "-q"]) == 0
+    got = read_image(out)
+    assert got.shape == (1, 3, 75, 113)
+    expected = load_model(run)(read_image(photo))
+    assert float((got - expected).abs().max()) <= 1 / 255 + 1e-6
+    with pytest.raises(SystemExit) as e:
+        main(["stylize", str(photo), str(style_file), "--model", str(run), "-o", str(out)])
+    assert e.value.code == 2 and "one or the other" in capsys.readouterr().err
+    assert main(argv) == 1  # the run exists
+    assert "--resume" in capsys.readouterr().err
