@@ -99,3 +99,58 @@ def test_the_cli_trains_and_applies_a_model(content_dir, style_file, tmp_path, c
     assert e.value.code == 2 and "one or the other" in capsys.readouterr().err
     assert main(argv) == 1  # the run exists
     assert "--resume" in capsys.readouterr().err
+
+
+def _styled_net():
+    torch.manual_seed(0)
+    net = TransformNet().eval()
+    with torch.no_grad():  # norms with non-trivial scales, as a trained network has
+        for m in net.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d):
+                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
+    return net
+
+
+def test_tiles_equal_one_pass_with_the_same_statistics():
+    """Tiles with 48 px of real context and the statistics of one pass give that pass (no
+    seam); statistics from a shrunk copy are shared by every tile, so the tiled picture equals
+    one pass with those statistics, seamless by construction."""
+    net = _styled_net()
+    photo = resize(load_sample("astronaut"), (300, 400))
+    with torch.no_grad():
+        whole = net(photo)
+    tiled = net.stylize(photo, tile=128, stats_side=1024)
+    assert float((tiled - whole).abs().max()) < 1e-4
+    shrunk = net.stylize(photo, tile=128, stats_side=160)
+    small = torch.nn.functional.interpolate(photo, size=(120, 160), mode="area")
+    for m in net._norms():
+        m.mode = "record"
+    net(small)
+    for m in net._norms():
+        m.mode = "fixed"
+    with torch.no_grad():
+        one = net(photo)
+    for m in net._norms():
+        m.mode, m.stats = None, None
+    assert float((shrunk - one).abs().max()) < 1e-4
+    assert float((shrunk - whole).abs().mean()) > 1e-4  # the statistics did change
+    no_context = torch.cat([torch.cat([net(photo[..., y : y + 128, x : x + 128])
+                                       for x in range(0, 400, 128)], -1)
+                            for y in range(0, 300, 128)], -2)  # fmt: skip
+    assert float((no_context - whole).abs().max()) > 0.05  # what the context prevents
+
+
+def test_a_4096_picture_in_bounded_memory():
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, torch; from photogen.faststyle.network import TransformNet;"
+        "net = TransformNet().eval(); x = torch.rand(1, 3, 4096, 4096);"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "y = net.stylize(x);"
+        "print(y.shape[-1], (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600).stdout.split()  # fmt: skip
+    assert out[0] == "4096" and float(out[1]) < 2048, out  # MiB beyond the two pictures

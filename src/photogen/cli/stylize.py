@@ -181,7 +181,7 @@ def run_fast(args: argparse.Namespace, device) -> int:
 
         content = read_image(path, max_pixels=args.max_pixels)[:, :3]
         with torch.no_grad():
-            out = model(content.to(device)).cpu()
+            out = model.stylize(content.to(device)).cpu()
         return save_image(out, output_path(args.output, path.stem, "_stylized", batch),
                           bit_depth=args.bit_depth)  # fmt: skip
 

@@ -36,6 +36,26 @@ class FastStyleConfig:
         return cls(tuple(int(c) for c in d["channels"]), int(d["blocks"]))
 
 
+class _Norm(nn.InstanceNorm2d):
+    """Instance normalisation that can also record its statistics on one picture and then use
+    those on others (the tiles of a large picture: they agree, so no seam shows)."""
+
+    def __init__(self, c: int):
+        super().__init__(c, affine=True)
+        self.mode: str | None = None  # None, "record" or "fixed"
+        self.stats: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode is None:
+            return super().forward(x)
+        if self.mode == "record":
+            self.stats = (x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True,
+                                                              unbiased=False))  # fmt: skip
+        mean, var = self.stats
+        scale = self.weight[None, :, None, None] / torch.sqrt(var + self.eps)
+        return (x - mean) * scale + self.bias[None, :, None, None]
+
+
 def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride))
 
@@ -44,8 +64,8 @@ class _Residual(nn.Module):
     def __init__(self, c: int):
         super().__init__()
         self.body = nn.Sequential(
-            _conv(c, c, 3), nn.InstanceNorm2d(c, affine=True), nn.ReLU(inplace=True),
-            _conv(c, c, 3), nn.InstanceNorm2d(c, affine=True),
+            _conv(c, c, 3), _Norm(c), nn.ReLU(inplace=True),
+            _conv(c, c, 3), _Norm(c),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,7 +93,7 @@ class TransformNet(nn.Module):
         c1, c2, c3 = self.config.channels
 
         def norm_relu(c: int) -> list[nn.Module]:
-            return [nn.InstanceNorm2d(c, affine=True), nn.ReLU(inplace=True)]
+            return [_Norm(c), nn.ReLU(inplace=True)]
 
         self.down = nn.Sequential(
             _conv(3, c1, 9), *norm_relu(c1),
@@ -94,6 +114,46 @@ class TransformNet(nn.Module):
             x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
         y = self.up(self.res(self.down(x)))[..., :h, :w]
         return y if self.training else y.clamp(0, 1)
+
+    def _norms(self) -> list[_Norm]:
+        return [m for m in self.modules() if isinstance(m, _Norm)]
+
+    @torch.no_grad()
+    def stylize(self, image: torch.Tensor, tile: int = 512, stats_side: int = 1024,
+                margin: int = 48) -> torch.Tensor:  # fmt: skip
+        """Any size in bounded memory: a picture larger than ``tile`` goes in tiles, each
+        computed with ``margin`` pixels of real context around it (more than the network's
+        receptive field, so a tile's centre is what one pass would give), all with the
+        instance-normalisation statistics of one pass over the picture shrunk to
+        ``stats_side`` (so the tiles agree: no seam). ``(1, 3, H, W)`` in [0, 1]."""
+        was = self.training
+        self.eval()
+        try:
+            h, w = image.shape[-2:]
+            if max(h, w) <= tile:
+                return self(image)
+            s = min(1.0, stats_side / max(h, w))
+            small = image if s == 1.0 else nn.functional.interpolate(
+                image, size=(max(8, round(h * s)), max(8, round(w * s))), mode="area")  # fmt: skip
+            for m in self._norms():
+                m.mode = "record"
+            self(small)
+            for m in self._norms():
+                m.mode = "fixed"
+            out = torch.empty(1, 3, h, w, dtype=image.dtype)
+            for y in range(0, h, tile):
+                for x in range(0, w, tile):
+                    y0, x0 = max(0, y - margin), max(0, x - margin)
+                    y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
+                    part = self(image[..., y0:y1, x0:x1])
+                    th, tw = min(tile, h - y), min(tile, w - x)
+                    out[..., y : y + th, x : x + tw] = part[..., y - y0 : y - y0 + th,
+                                                            x - x0 : x - x0 + tw].cpu()  # fmt: skip
+            return out
+        finally:
+            for m in self._norms():
+                m.mode, m.stats = None, None
+            self.train(was)
 
 
 def describe(config: FastStyleConfig) -> dict:
