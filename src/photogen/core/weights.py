@@ -71,6 +71,7 @@ ENTRY_MODULES = (
     "photogen.colorize.models",
     "photogen.colorize.pipeline",
     "photogen.pix2pix.models",
+    "photogen.faststyle.models",
 )
 
 

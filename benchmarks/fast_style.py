@@ -1,0 +1,107 @@
+"""Fast style networks: frames per second through each engine at 256 and 512 px, against
+Gatys' optimisation at the same size and its default evaluations (same process, same photo and
+style), the share of this machine's float32 peak, and quality on held-out photos: each
+output's Gram (style) distance and content distance, next to what Gatys reaches.
+
+    python benchmarks/fast_style.py --model starry [--style starry_night] [--photos 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import against_peak, conv_flops, median, print_peak  # noqa: E402
+
+from photogen.core.device import set_threads  # noqa: E402
+from photogen.core.engines import ENGINES, compile_module  # noqa: E402
+from photogen.core.resample import resize  # noqa: E402
+from photogen.core.samples import available_samples, load_sample  # noqa: E402
+from photogen.faststyle.network import FastStyleConfig, TransformNet  # noqa: E402
+from photogen.faststyle.train import HELD_OUT, load_model  # noqa: E402
+from photogen.gatys.losses import content_loss, style_loss, style_targets  # noqa: E402
+from photogen.gatys.style import StyleConfig, stylize  # noqa: E402
+from photogen.nets.features import NETWORKS, FeatureExtractor, build_network  # noqa: E402
+
+
+def fps(run, x, seconds=3.0) -> float:
+    run(x)  # warm-up
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        run(x)
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="starry", help="a bundled name or a run folder")
+    ap.add_argument("--style", default="starry_night", help="the style picture (a sample name)")
+    ap.add_argument("--photos", type=int, default=10, help="held-out photos for quality (0: skip)")
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    threads = set_threads(args.threads)
+    model = load_model(args.model)
+    print(f"model {args.model}: {model.config}, {threads} threads")
+    print_peak()
+    for side in (256, 512):
+        x = torch.rand(1, 3, side, side)
+        paper = TransformNet(FastStyleConfig.paper()).eval()
+        for name, net in (("slim (this model)", model), ("paper's size (untrained)", paper)):
+            flops = conv_flops(net, x)
+            for engine in ENGINES:
+                try:
+                    run = compile_module(net, x, engine)
+                except RuntimeError as exc:
+                    print(f"  {side}px {name} {engine}: skipped ({exc})")
+                    continue
+                f = fps(run, x)
+                against_peak(f"  {side}px {name} {engine}: {f:.1f} frames/s", flops, 1 / f)
+    # against Gatys at 256 px with its default evaluations
+    spec = NETWORKS["efficientnet_lite0"]
+    layers = [*spec.style_layers, spec.content_layer]
+    ext = FeatureExtractor(build_network("efficientnet_lite0"), layers)
+    style = load_sample(args.style if args.style in available_samples() else "gravel")
+    photo = resize(load_sample("chelsea"), (256, 256))
+    cfg = StyleConfig(max_size=256)
+    t0 = time.perf_counter()
+    stylize(photo, [style], cfg, ext)
+    gatys_s = time.perf_counter() - t0
+    fast_s = 1 / fps(lambda t: model(t), photo, 2.0)
+    print(f"256px one picture: fast network (eager) {fast_s * 1000:.1f} ms, Gatys ({cfg.steps} "
+          f"evaluations) {gatys_s:.1f} s, ratio: {gatys_s / fast_s:.0f}")  # fmt: skip
+    if not args.photos:
+        return
+    names = [n for n in HELD_OUT if n in available_samples()][: args.photos]
+    with torch.no_grad():
+        s_small = resize(style, (256, round(256 * style.shape[-1] / style.shape[-2])))
+        targets = style_targets({k: v for k, v in ext(s_small).items() if k in spec.style_layers})
+    rows = []
+    for n in names:
+        p = resize(load_sample(n), (256, 256))
+        with torch.no_grad():
+            target_c = ext(p)[spec.content_layer]
+            fast = model(p)
+        slow = stylize(p, [style], cfg, ext).image
+        with torch.no_grad():
+            row = []
+            for out in (fast, slow):
+                f = ext(out)
+                row += [float(style_loss({k: f[k] for k in spec.style_layers}, targets,
+                                         dict(spec.style_layers))),
+                        float(content_loss(f[spec.content_layer], target_c))]  # fmt: skip
+        rows.append(row)
+        print(f"  {n}: fast Gram {row[0]:.3g}, content {row[1]:.3g}; Gatys Gram {row[2]:.3g}, "
+              f"content {row[3]:.3g}")  # fmt: skip
+    g = [median([r[i] for r in rows]) for i in range(4)]
+    print(f"held-out medians ({len(rows)} photos): Gram distance fast/Gatys {g[0] / g[2]:.2f}x,"
+          f" content distance fast/Gatys {g[1] / g[3]:.2f}x (target: each at most 1.5x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
