@@ -100,7 +100,7 @@ def main() -> None:
               f"content {row[3]:.3g}")  # fmt: skip
     g = [median([r[i] for r in rows]) for i in range(4)]
     print(f"held-out medians ({len(rows)} photos): Gram distance fast/Gatys {g[0] / g[2]:.2f}x,"
-          f" content distance fast/Gatys {g[1] / g[3]:.2f}x (target: each at most 1.5x)")  # fmt: skip
+          f" content distance fast/Gatys {g[1] / g[3]:.2f}x (target: each <= 1.5x)")  # fmt: skip
 
 
 if __name__ == "__main__":
