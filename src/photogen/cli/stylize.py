@@ -76,7 +76,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-memory", type=float, default=None, help="GiB allowed (default: free)")
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
     add_video_args(p, "default: each frame starts from the previous one warped by the flow, "
-                   "with a temporal loss (Ruder et al. 2016)")  # fmt: skip
+                   "with a temporal loss (Ruder et al. 2016); with --model, the flow-carried "
+                   "blend", engines=True)  # fmt: skip
     add_runtime_args(p)
     add_bit_depth_arg(p)
     p.set_defaults(func=run)
@@ -172,6 +173,15 @@ def run_fast(args: argparse.Namespace, device) -> int:
         model = load_model(args.model).to(device)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    video = video_input(args, [args.content])
+    if video is not None:
+        from photogen.faststyle.video import FastStyleFrames
+
+        temporal = not args.no_temporal
+        processor = FastStyleFrames(model, temporal, engine=args.engine)
+        settings = {"method": "stylize-fast", "model": str(args.model), "temporal": temporal,
+                    "engine": args.engine}  # fmt: skip
+        return run_video(args, video, processor, settings, "stylize")
     contents = list_images(args.content)
     batch = len(contents) > 1
     check_output(args.output, batch)
@@ -193,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     check_bit_depth(args)
     if args.model:
         return run_fast(args, device)
+    if args.engine != "torch":
+        raise UsageError("--engine applies to a fast style network (--model) on a video")
     if not args.style:
         raise UsageError("give one or more style images (or --model RUN)")
     config = StyleConfig(
