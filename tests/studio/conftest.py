@@ -100,3 +100,24 @@ class CspBypassBrowser:
 
     def close(self):
         self._browser.close()
+
+
+@pytest.fixture(scope="session")
+def fast_style_run(tmp_path_factory):
+    """A fast style network trained for three steps (enough to differ from the photo)."""
+    from photogen.core.image import save_image
+    from photogen.core.resample import resize
+    from photogen.core.samples import load_sample
+    from photogen.faststyle.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("fast")
+    photos = root / "photos"
+    photos.mkdir()
+    for name in ("coffee", "rocket"):
+        save_image(resize(load_sample(name), (96, 128)), photos / f"{name}.png")
+    style = save_image(resize(load_sample("gravel"), (96, 96)), root / "gravel.png")
+    run = root / "runs" / "tiny_gravel"
+    train(TrainConfig(style=str(style), steps=3, size=64, batch=1, style_size=96,
+                      save_every=3, gallery_every=100), run, content=[str(photos)],
+          log=lambda m: None)  # fmt: skip
+    return run

@@ -13,7 +13,9 @@ import pytest
 
 from tests.studio.conftest import CspBypassBrowser, serve_studio
 
-_JOBS = "window.studioJobs.finished.filter(j => j.kind !== 'colorize' && j.kind !== 'match')"
+_JOBS = (
+    "window.studioJobs.finished.filter(j => !['colorize', 'match', 'fast-style'].includes(j.kind))"
+)
 _COLOURED = "window.studioJobs.finished.filter(j => j.kind === 'colorize').length"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -25,10 +27,11 @@ SHOTS = (
 
 
 @pytest.fixture(scope="module")
-def studio_url(runs_dir, tiny_db, pixelcnn_run):
+def studio_url(runs_dir, tiny_db, pixelcnn_run, fast_style_run):
     from photogen.studio.server import StudioConfig
 
-    config = StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0]), pixelcnn=[str(pixelcnn_run)])
+    config = StudioConfig(models=[str(runs_dir)], db=str(tiny_db[0]), pixelcnn=[str(pixelcnn_run)],
+                          style_models=[str(fast_style_run)])  # fmt: skip
     with serve_studio(config) as url:
         yield url
 
@@ -523,5 +526,51 @@ def test_history_strip_and_loading_a_results_settings(browser, studio_url, tmp_p
     assert page.input_value("#playground [name=seed]") == "5"
     assert "playground settings of made-here.png loaded" in page.inner_text("#history")
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_history.png"))
+    assert not errors, errors
+    page.close()
+
+
+def test_the_fast_style_network_answers_and_the_strength_slider_blends_in_the_page(
+    browser, studio_url, tmp_path
+):
+    """The Style tab's fast mode: one request, then the slider redraws without asking again;
+    at 0 % the canvas is the photo, at 100 % the network's picture."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors, posts = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(studio_url)
+    page.click("button[data-tab=style]")
+    page.wait_for_selector("#style .fast-row:not([hidden])")
+    page.wait_for_function(
+        "document.querySelector('#style img.input[data-for=content]').src.startsWith('blob:')"
+    )
+    page.select_option("#style [name=fast_model]", "tiny_gravel")
+    page.click("#style .fast")
+    page.wait_for_function("window.studioFast && window.studioFast.drawn >= 1", timeout=60000)
+    mean = """() => { const c = document.querySelector('#style canvas.fast-out');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+        return s / (d.length / 4 * 3); }"""
+    photo_mean = """async () => {
+        const img = document.querySelector('#style img.input[data-for=content]');
+        const f = document.querySelector('#style canvas.fast-out');
+        const c = document.createElement('canvas');
+        c.width = f.width; c.height = f.height;
+        const x = c.getContext('2d');
+        x.drawImage(img, 0, 0, c.width, c.height);
+        const d = x.getImageData(0, 0, c.width, c.height).data;
+        let s = 0;
+        for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+        return s / (d.length / 4 * 3); }"""
+    full = page.evaluate(mean)
+    sent = len([u for u in posts if u.endswith("/api/style/fast")])
+    page.eval_on_selector("#style [name=strength]",
+                          "e => { e.value = 0; e.dispatchEvent(new Event('input')); }")  # fmt: skip
+    none = page.evaluate(mean)
+    assert abs(none - page.evaluate(photo_mean)) < 1.0  # 0 %: the photo itself
+    assert abs(full - none) > 2.0  # 100 %: the network's picture, not the photo
+    assert len([u for u in posts if u.endswith("/api/style/fast")]) == sent == 1
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_style_fast.png"))
     assert not errors, errors
     page.close()

@@ -62,6 +62,8 @@ class StudioConfig:
         pixelcnn: PixelCNN run folders (``photogen pixelcnn train``) for the completion tab.
         colorizers: colorizer run folders or weight files besides lite (and the official
             networks already in the cache).
+        style_models: fast style network runs (``photogen stylize train``) besides the
+            bundled ones, for the Style tab's fast mode.
         device: where the networks run.
         auth: ``"USER:PASS"`` for HTTP Basic authentication, or None (neither part empty).
         allowed_hosts: Host header names accepted besides ``host`` when bound beyond
@@ -81,6 +83,7 @@ class StudioConfig:
     db: str | None = None
     pixelcnn: list[str] = field(default_factory=list)
     colorizers: list[str] = field(default_factory=list)
+    style_models: list[str] = field(default_factory=list)  # fast style runs besides the bundled
     device: str = "cpu"
     auth: str | None = None
     allowed_hosts: list[str] = field(default_factory=list)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import torch
 from fastapi import File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from photogen.nets.features import NETWORKS
 from photogen.studio.context import Studio
@@ -37,8 +37,67 @@ def style_job(content: torch.Tensor, style: torch.Tensor, size: int = 256, steps
     return run
 
 
+def fast_models(runs: list[str]) -> dict[str, str]:
+    """``name -> source`` of the fast style networks on offer: the bundled ones, then the runs
+    given (a run folder, or a folder of runs)."""
+    from photogen.core.training import find_runs
+    from photogen.faststyle.models import BUNDLED
+
+    found = {name: name for name in BUNDLED}
+    for root in runs:
+        for run in find_runs(root, "model.safetensors"):
+            found[run.name] = str(run)
+    return found
+
+
+class FastStyles:
+    """Fast style networks loaded once by name (thread-safe: a forward keeps no state)."""
+
+    def __init__(self, sources: dict[str, str], device: torch.device):
+        import threading
+
+        self.sources, self.device = sources, device
+        self._loaded: dict = {}
+        self._lock = threading.Lock()
+
+    def stylize(self, name: str, photo: torch.Tensor) -> torch.Tensor:
+        from photogen.faststyle.train import load_model
+
+        if name not in self.sources:
+            raise ValueError(f"unknown style network {name!r}; choose one of "
+                             f"{', '.join(self.sources) or 'none here'}")  # fmt: skip
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = load_model(self.sources[name]).to(self.device)
+            model = self._loaded[name]
+        return model.stylize(photo[:, :3].to(self.device)).cpu()
+
+
 def add_style_routes(app, studio: Studio) -> None:
-    """``POST /api/jobs/style``: a style job for the visitor."""
+    """``POST /api/jobs/style``: a style job for the visitor; the fast networks: what is on
+    offer, and ``POST /api/style/fast`` (the interactive lane: one forward pass; the page
+    blends it with the photo as the strength slider moves, without asking again)."""
+    from photogen.core.image import encode_png
+
+    fast = FastStyles(fast_models(studio.config.style_models), studio.device)
+
+    @app.get("/api/style/fast-models")
+    def fast_style_models() -> JSONResponse:
+        return JSONResponse(list(fast.sources))
+
+    @app.post("/api/style/fast")
+    async def fast_style(
+        request: Request,
+        content: Annotated[UploadFile, File()],
+        model: Annotated[str, Form()],
+    ) -> Response:
+        studio.session_of(request)
+        digests: dict = {}
+        photo = await studio.read_upload(content, "content", digests=digests)
+        out = await studio.in_lane(fast.stylize, model, photo)
+        made = studio.settings("style", {"fast_model": model}, digests)
+        png = await studio.in_lane(lambda: encode_png(out, 1, made))
+        return Response(png, media_type="image/png")
 
     @app.post("/api/jobs/style")
     async def new_style_job(
