@@ -35,6 +35,7 @@ FORMAT = "photogen-faststyle"
 # content layer let it paint over the pixels (block7 on EfficientNet-Lite0: content loss 0.11
 # with the photo hardly visible). The layer at the same depth for each network:
 FAST_CONTENT = {"efficientnet_lite0": "block2", "vgg19": "relu2_2", "random_multiscale": "scale1"}
+FAST_STYLE_WEIGHT = 0.25  # see TrainConfig.style_weight (chosen on EfficientNet-Lite0)
 HELD_OUT = ("chelsea", "astronaut", "coffee", "rocket")  # never trained on: the gallery
 
 
@@ -50,8 +51,10 @@ class TrainConfig:
     lr: float = 1e-3
     network: str = "efficientnet_lite0"
     content_weight: float = 1.0
-    # None: a quarter of the network's photogen stylize uses: at the full weight the network
-    # painted over the photos (content loss 1.4 after 250 steps on starry_night)
+    # None: FAST_STYLE_WEIGHT. Far below photogen stylize's 1e3: a network trained from
+    # scratch has no photo to start from, and at any weight from 1 to 1e3 the style term's
+    # gradient swamped the content's (the photos painted over, alike at 1, 4, 40, 120, 250);
+    # at 0.05 and below the photos came through with a mere tint (probes of 200 steps, 128 px)
     style_weight: float | None = None
     tv_weight: float | None = None
     style_size: int = 384  # the style picture's longer side when its Grams are taken
@@ -151,7 +154,7 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
     spec = NETWORKS[config.network]
     style_layers = dict(spec.style_layers)
     content_layer = config.content_layer or FAST_CONTENT.get(config.network, spec.content_layer)
-    sw = config.style_weight if config.style_weight is not None else spec.style_weight / 4
+    sw = config.style_weight if config.style_weight is not None else FAST_STYLE_WEIGHT
     tvw = config.tv_weight if config.tv_weight is not None else spec.tv_weight
     extractor = FeatureExtractor(build_network(config.network),
                                  [*style_layers, content_layer]).to(device)  # fmt: skip
