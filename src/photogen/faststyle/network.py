@@ -84,8 +84,8 @@ class _Up(nn.Module):
 
 
 class TransformNet(nn.Module):
-    """``(B, 3, H, W)`` sRGB in [0, 1] -> the stylised picture, same size (any H, W; values
-    clamped to [0, 1] outside training)."""
+    """``(B, 3, H, W)`` sRGB in [0, 1] -> the stylised picture in (0, 1), same size (any H,
+    W)."""
 
     def __init__(self, config: FastStyleConfig | None = None):
         super().__init__()
@@ -112,8 +112,9 @@ class TransformNet(nn.Module):
         ph, pw = (-h) % 4, (-w) % 4  # two stride-2 steps: pad to a multiple of 4
         if ph or pw:
             x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
-        y = self.up(self.res(self.down(x)))[..., :h, :w]
-        return y if self.training else y.clamp(0, 1)
+        # bounded output (Johnson et al. end with a scaled tanh): unbounded, the network made
+        # saturated blobs, values far outside [0, 1] that the losses never saw clipped
+        return torch.sigmoid(self.up(self.res(self.down(x)))[..., :h, :w])
 
     def _norms(self) -> list[_Norm]:
         return [m for m in self.modules() if isinstance(m, _Norm)]
