@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument("--db", help="a tiny-images database (photogen match build) for matching")
     p.add_argument("--pixelcnn", nargs="+", default=[], metavar="RUN",
                    help="PixelCNN run folders (pixelcnn train) for the completion tab")  # fmt: skip
+    p.add_argument("--style-models", nargs="+", default=[], metavar="RUN",
+                   help="fast style networks (photogen stylize train runs, or folders of them) "
+                   "for the Style tab's fast mode")  # fmt: skip
     p.add_argument("--colorizers", nargs="+", default=[], metavar="RUN",
                    help="colorizer runs or weight files (colorize train) besides lite")  # fmt: skip
     p.add_argument("--auth", metavar="USER:PASS",
@@ -51,7 +54,7 @@ def add_parser(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
     declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "model", "colorizers": "model",
-                      "auth_file": "file"})  # fmt: skip
+                      "style_models": "model", "auth_file": "file"})  # fmt: skip
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
                                   auth=auth, allowed_hosts=args.allowed_host,
                                   db=args.db, pixelcnn=args.pixelcnn,
                                   colorizers=args.colorizers, engine=args.engine,
+                                  style_models=args.style_models,
                                   workers=args.workers))  # fmt: skip
     port = args.port or free_port(args.host)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
