@@ -455,6 +455,7 @@ def test_the_sketch_error_line_is_where_the_user_looks(browser, studio_url, tmp_
     (tmp_path / "bad.png").write_bytes(b"not a picture")
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(studio_url)
+    _wait_frames(page, 1)  # the first picture's answer clears the error line: let it come first
     page.set_input_files("#upload", str(tmp_path / "bad.png"))
     page.wait_for_function("document.querySelector('#error').textContent.length > 0")
     box = page.locator("#error").bounding_box()
