@@ -575,3 +575,19 @@ def test_the_fast_style_network_answers_and_the_strength_slider_blends_in_the_pa
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_style_fast.png"))
     assert not errors, errors
     page.close()
+
+
+def test_a_frame_answer_does_not_wipe_an_upload_error(browser, studio_url, tmp_path):
+    """Only errors that came from frames are cleared by the next good frame: a failed
+    upload's message stays while the visitor goes on drawing."""
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    page = browser.new_page()
+    page.goto(studio_url)
+    _wait_frames(page, 1)
+    page.set_input_files("#upload", str(tmp_path / "bad.png"))
+    page.wait_for_function("document.querySelector('#error').textContent.length > 0")
+    frames = page.evaluate("window.studioStats.frames")
+    _draw(page, 60, 60)
+    _wait_frames(page, frames + 1)
+    assert "bad.png" in page.inner_text("#error")
+    page.close()

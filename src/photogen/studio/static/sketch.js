@@ -35,7 +35,7 @@ function connect() {
     const sent = state.inFlight;
     state.inFlight = null;
     stats.dropped = reply.dropped || 0;
-    if (reply.error) { setError(reply.error); }
+    if (reply.error) { setError(reply.error); state.frameError = true; }
     else if (reply.id > state.shownId) {
       state.shownId = reply.id;
       out.src = `data:image/png;base64,${reply.png}`;
@@ -44,7 +44,7 @@ function connect() {
       if (sent && sent.id === reply.id) stats.latencies.push(performance.now() - sent.changedAt);
       stats.frames += 1;
       statusEl.textContent = `network ${reply.ms} ms`;
-      setError("");
+      if (state.frameError) { setError(""); state.frameError = false; }  // not an upload's message
       showStats();
     }
     if (state.dirty) send();
