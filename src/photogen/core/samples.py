@@ -103,3 +103,17 @@ def pan_clip(image: torch.Tensor, frames: int, size: tuple[int, int],
         image[..., y0 + t * dy : y0 + t * dy + h, x0 + t * dx : x0 + t * dx + w].contiguous()
         for t in range(frames)
     ]
+
+
+def wallpapers() -> list[Path]:
+    """Debian's wallpaper photos when installed (plasma-workspace-wallpapers: the largest file
+    of each; mate-backgrounds): more varied scenes than the sample images."""
+    out = []
+    for folder in sorted(Path("/usr/share/wallpapers").glob("*/contents/images")):
+        files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
+        if files:
+            out.append(max(files, key=lambda f: f.stat().st_size))
+    mate = Path("/usr/share/backgrounds/mate")
+    if mate.is_dir():
+        out += sorted(p for p in mate.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+    return out

@@ -51,17 +51,3 @@ def natural_photos() -> list[str]:
         for n in photo_samples()
         if not (sample_path(n).parent == OPENCV_DOC and sample_path(n).suffix == ".png")
     ]
-
-
-def wallpapers() -> list[Path]:
-    """Debian's wallpaper photos when installed (plasma-workspace-wallpapers: the largest file
-    of each; mate-backgrounds): more varied scenes than the sample images."""
-    out = []
-    for folder in sorted(Path("/usr/share/wallpapers").glob("*/contents/images")):
-        files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))
-        if files:
-            out.append(max(files, key=lambda f: f.stat().st_size))
-    mate = Path("/usr/share/backgrounds/mate")
-    if mate.is_dir():
-        out += sorted(p for p in mate.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
-    return out

@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.core.samples import wallpapers
 from photogen.experiments import verdicts
-from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
+from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos
 
 LOSSES = verdicts.COLORIZE_LOSSES  # one list: the verdict reads them by name
 

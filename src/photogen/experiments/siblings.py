@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from photogen.core.gallery import pyplot, save_figure
+from photogen.core.samples import wallpapers
 from photogen.experiments import verdicts
-from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos, wallpapers
+from photogen.experiments.base import Experiment, Outcome, Settings, natural_photos
 
 K = 8
 # natural photos as queries (the panel shows the first); opencv-doc's icons and charts are not

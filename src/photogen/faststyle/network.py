@@ -11,7 +11,7 @@ slimmer network (16-32-64, 3 blocks), ``FastStyleConfig.paper()`` to the paper's
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -155,7 +155,3 @@ class TransformNet(nn.Module):
             for m in self._norms():
                 m.mode, m.stats = None, None
             self.train(was)
-
-
-def describe(config: FastStyleConfig) -> dict:
-    return asdict(config)

@@ -76,8 +76,7 @@ def content_photos(folders: list[str] | None = None, side: int = 320) -> list[to
     """Content photographs, shrunk so the shorter side is ``side`` (kept in memory as uint8):
     the given folders, or every offline photograph (the sample photos but the held-out ones,
     and the Debian wallpapers when installed)."""
-    from photogen.core.samples import photo_samples, sample_path
-    from photogen.experiments.base import wallpapers
+    from photogen.core.samples import photo_samples, sample_path, wallpapers
 
     if folders:
         paths = [p for f in folders for p in list_images(f)]
