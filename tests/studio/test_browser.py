@@ -125,6 +125,22 @@ def test_a_second_visitor_does_not_see_the_first_ones_drawing(browser, studio_ur
     b.close()
 
 
+def test_the_job_line_says_when_a_queued_job_starts_and_ends(browser, studio_url):
+    """The page's words for the server's estimates (the estimates: test_jobs.py)."""
+    page = browser.new_page()
+    page.goto(studio_url)
+    line = "(s) => import('/static/common.js').then((m) => m.jobLine(s))"
+    queued = {"status": "queued", "position": 2, "starts": 42.0, "eta": 300.0}
+    assert (
+        page.evaluate(line, queued) == "queued: 1 ahead, starts in about 42 s, done in about 5 min"
+    )
+    unknown = {"status": "queued", "position": 1, "starts": None, "eta": None}
+    assert page.evaluate(line, unknown) == "queued: next"
+    running = {"status": "running", "done": 3, "total": 10, "eta": 12.4, "loss": 0.5}
+    assert page.evaluate(line, running) == "running 3/10, 12 s left, loss 0.5000"
+    page.close()
+
+
 def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
     """A style job with few evaluations: progress, then a result to download. A long texture
     job cancelled from the page: the server is idle again within 2 s (the next job runs)."""

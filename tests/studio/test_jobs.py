@@ -478,3 +478,59 @@ def test_a_result_carries_its_settings_and_they_make_it_again(app):
     for junk in (b"not a picture", encode_png(torch.zeros(1, 3, 8, 8))):
         r = c.post("/api/settings", content=junk)
         assert r.status_code == 422 and r.json()["error"]
+
+
+def test_queue_eta_counts_the_workers_and_the_jobs_ahead():
+    from photogen.studio.jobs import queue_eta
+
+    # one worker busy 10 s more: the queued jobs follow it one after the other
+    assert queue_eta([10.0], [20.0, 30.0], workers=1) == [(10.0, 30.0), (30.0, 60.0)]
+    # two workers, one idle: the first queued job starts now, the next when the 10 s one ends
+    assert queue_eta([10.0], [20.0, 5.0, 7.0], workers=2) == [
+        (0.0, 20.0), (10.0, 15.0), (15.0, 22.0)]  # fmt: skip
+    # a running job's end unknown (before its first step): so is every start behind it
+    assert queue_eta([None], [20.0], workers=1) == [(None, None)]
+    # a job of a kind never timed: its own end unknown, and that worker's next start with it
+    assert queue_eta([], [None, 5.0], workers=1) == [(0.0, None), (None, None)]
+    assert queue_eta([], [None, 5.0], workers=2) == [(0.0, None), (0.0, 5.0)]
+
+
+def test_a_queued_job_shows_when_it_starts_and_ends():
+    """Events, not sleeps: the running job stops after step 1 of 4; at one instant the queued
+    job of the same kind starts when the running one's 3 steps left are done and takes its
+    projected 4 steps; once a job finished, its duration is what the next one expects."""
+    import threading
+
+    from photogen.studio.jobs import JobManager
+
+    pool = ThreadPoolExecutor(1)
+    stepped, release = threading.Event(), threading.Event()
+    jobs = JobManager(pool)
+    session = jobs.new_session()
+
+    def four_steps(report):
+        report(1, 4)
+        stepped.set()
+        release.wait(30)
+        for i in (2, 3, 4):
+            report(i, 4)
+        return torch.zeros(1, 3, 2, 2)
+
+    running = jobs.submit(session, "style", four_steps)
+    queued = jobs.submit(session, "style", four_steps)
+    assert stepped.wait(30)
+    now = running.started + 2.0  # 2 s a step so far
+    assert jobs.public(running)["starts"] is None
+    shown = jobs.public(queued, now=now)
+    assert shown["position"] == 1
+    assert shown["starts"] == pytest.approx(6.0) and shown["eta"] == pytest.approx(14.0)
+    other = jobs.submit(session, "texture", four_steps)  # no texture job timed yet
+    assert jobs.public(other, now=now)["eta"] is None
+    assert jobs.public(other, now=now)["starts"] == pytest.approx(14.0)
+    release.set()
+    for j in (running, queued, other):
+        _wait_job(j)
+    took = queued.finished - queued.started
+    assert jobs.expected("style", 0.0) == pytest.approx((running.finished - running.started
+                                                          + took) / 2)  # fmt: skip
+    pool.shutdown(wait=True)

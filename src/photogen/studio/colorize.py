@@ -226,4 +226,4 @@ def add_colorize_routes(app, studio: Studio, colorizer: ColorizeService) -> None
         """Download an official colorizer (progress in bytes, cancel, sha256 checked)."""
         session = session_of(request)
         run = download_job(name, colorizer.add)
-        return JSONResponse(jobs.submit(session, "download", run).public())
+        return JSONResponse(jobs.public(jobs.submit(session, "download", run)))

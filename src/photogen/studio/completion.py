@@ -115,4 +115,4 @@ def add_completion_routes(app, studio: Studio, models: dict[str, dict]) -> None:
         made = studio.settings("pixelcnn", {"model": model, "box": box, "n": n, "size": size,
                                             "temperature": temperature, "seed": seed},
                                digests)  # fmt: skip
-        return JSONResponse(studio.jobs.submit(session, "pixelcnn", run, made).public())
+        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "pixelcnn", run, made)))

@@ -112,12 +112,20 @@ class Job:
     position: int = 0  # 1 = next to run, while queued
     settings: dict = field(default_factory=dict)  # what made it (the result PNG's text chunk)
 
-    def public(self) -> dict:
-        eta = None
-        if self.status == "running" and self.started and self.done:
-            rate = (time.monotonic() - self.started) / self.done
-            eta = round(rate * max(0, self.total - self.done), 1)
+    def remaining(self, now: float) -> float | None:
+        """Seconds this running job still needs at its rate so far (None before a step)."""
+        if self.status != "running" or not self.started or not self.done:
+            return None
+        return (now - self.started) / self.done * max(0, self.total - self.done)
+
+    def public(self, eta: float | None = None, starts: float | None = None) -> dict:
+        """What the page shows. ``eta``, ``starts``: seconds until it ends and starts
+        (:meth:`JobManager.public` passes a queued job's); by default a running job's own."""
+        if eta is None:
+            eta = self.remaining(time.monotonic())
+        eta = None if eta is None else round(eta, 1)
         return {"id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
+                "starts": None if starts is None else round(starts, 1),
                 "position": self.position if self.status == "queued" else 0,
                 "size": list(self.result.shape[-1:-3:-1]) if self.result is not None else None,
                 "total": self.total, "loss": self.loss, "eta": eta, "error": self.error,
@@ -126,6 +134,27 @@ class Job:
                 "curve": {k: v[-400:] if isinstance(v, list) else v for k, v in self.curve.items()},
                 "seconds": round((self.finished or time.monotonic()) - self.started, 1)
                 if self.started else None}  # fmt: skip
+
+
+def queue_eta(running: list[float | None], queued: list[float | None],
+              workers: int) -> list[tuple[float | None, float | None]]:  # fmt: skip
+    """When each queued job (in queue order) starts and ends, in seconds from now:
+    ``running`` holds the seconds the running jobs still need, ``queued`` each queued job's
+    expected duration, ``workers`` the jobs run at once. A queued job starts when the first
+    worker frees; None wherever an estimate it depends on is missing."""
+    free = list(running) + [0.0] * max(0, workers - len(running))
+    out: list[tuple[float | None, float | None]] = []
+    for expected in queued:
+        known = [f for f in free if f is not None]
+        # a worker's end unknown: so is the next start, unless a worker is free now
+        if not known or len(known) < len(free) and min(known) > 0:
+            out.append((None, None))
+            continue
+        start = min(known)
+        end = None if expected is None else start + expected
+        out.append((start, end))
+        free[free.index(start)] = end
+    return out
 
 
 class JobManager:
@@ -138,8 +167,10 @@ class JobManager:
     def __init__(self, pool: Executor, ttl: float = 3600.0, per_session: int = 8,
                  preview_every: float = 0.25, lane: InteractiveLane | None = None,
                  waiting: int = 2, capacity: int = 16, max_yield: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic):  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, workers: int = 1):  # fmt: skip
         self.pool, self.ttl, self.per_session = pool, ttl, per_session
+        self.workers = workers  # the jobs ``pool`` runs at once (for the queue's ETA)
+        self._took: dict[str, list[float]] = {}  # seconds the last jobs of a kind took
         self.clock = clock  # what a visitor's idle time is measured with (tests set it)
         self.preview_every = preview_every
         self.lane, self.waiting, self.capacity, self.max_yield = lane, waiting, capacity, max_yield
@@ -200,6 +231,35 @@ class JobManager:
         for i, j in enumerate(self._queue):
             j.position = i + 1
 
+    def expected(self, kind: str, now: float) -> float | None:
+        """Seconds a ``kind`` job is expected to take: the mean of the last ones that
+        finished, else the projection of a running one (None before either exists)."""
+        took = self._took.get(kind)
+        if took:
+            return sum(took) / len(took)
+        for job in self._queue_running():
+            if job.kind == kind and job.done:
+                return (now - job.started) / job.done * job.total
+        return None
+
+    def _queue_running(self) -> list[Job]:
+        return [j for js in self._jobs.values() for j in js.values() if j.status == "running"]
+
+    def public(self, job: Job, now: float | None = None) -> dict:
+        """``job.public()`` with a queued job's start and end estimated from the running
+        jobs' rates and the durations of past jobs of each kind (:func:`queue_eta`)."""
+        if job.status != "queued":
+            return job.public()
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            running = [j.remaining(now) for j in self._queue_running()]
+            queue = [j for j in self._queue if j.status == "queued"]
+            expected = [self.expected(j.kind, now) for j in queue]
+        if job not in queue:
+            return job.public()
+        starts, ends = queue_eta(running, expected, self.workers)[queue.index(job)]
+        return job.public(eta=ends, starts=starts)
+
     def get(self, session: str, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(session, {}).get(job_id)
@@ -249,13 +309,16 @@ class JobManager:
                 job.preview = encode_png(job.result.clamp(0, 1)[:1])
                 job.preview_version += 1
             job.done = job.total = max(job.total, 1)
-            job.status = "done"
+            job.status, job.finished = "done", time.monotonic()
+            with self._lock:
+                took = self._took.setdefault(job.kind, [])
+                took[:] = [*took, job.finished - job.started][-5:]
         except CancelRequestedError:
             job.status = "cancelled"
         except Exception as exc:  # noqa: BLE001 - every failure reaches the page as one line
             job.status, job.error = "error", str(exc) or type(exc).__name__
         finally:
-            job.finished = time.monotonic()
+            job.finished = job.finished or time.monotonic()
 
 
 def add_job_routes(app, studio) -> None:
@@ -271,7 +334,9 @@ def add_job_routes(app, studio) -> None:
 
     @app.get("/api/jobs")
     def job_history(request: Request) -> JSONResponse:
-        return JSONResponse([j.public() for j in studio.jobs.history(studio.session_of(request))])
+        return JSONResponse(
+            [studio.jobs.public(j) for j in studio.jobs.history(studio.session_of(request))]
+        )
 
     @app.post("/api/settings")
     async def settings_of(request: Request) -> JSONResponse:
@@ -305,7 +370,7 @@ def add_job_routes(app, studio) -> None:
 
     @app.get("/api/jobs/{job_id}")
     def job_status(request: Request, job_id: str) -> JSONResponse:
-        return JSONResponse(job_of(request, job_id).public())
+        return JSONResponse(studio.jobs.public(job_of(request, job_id)))
 
     @app.post("/api/jobs/{job_id}/cancel")
     def job_cancel(request: Request, job_id: str) -> JSONResponse:

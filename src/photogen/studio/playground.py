@@ -96,4 +96,6 @@ def add_playground_routes(app, studio: Studio) -> None:
         made = studio.settings("playground", {
             "dataset": dataset, "noise": noise, "hidden": hidden, "activation": activation,
             "l2": l2, "lr": lr, "epochs": epochs, "seed": seed})  # fmt: skip
-        return JSONResponse(studio.jobs.submit(session, "playground", run, made).public())
+        return JSONResponse(
+            studio.jobs.public(studio.jobs.submit(session, "playground", run, made))
+        )

@@ -108,7 +108,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     pool = ThreadPoolExecutor(max_workers=config.job_workers, thread_name_prefix="studio-job")
     # frames, clicks: never behind a job
     lane = InteractiveLane(config.workers) if config.two_lanes else pool
-    jobs = JobManager(pool, lane=lane if config.two_lanes else None)
+    jobs = JobManager(pool, lane=lane if config.two_lanes else None, workers=config.job_workers)
     colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device)
     studio = Studio(config, lane, jobs, engine.device, SESSION)
 

@@ -116,4 +116,4 @@ def add_style_routes(app, studio: Studio) -> None:
         run = style_job(c, s, size, steps, preserve_colors, seed=seed, device=studio.device)
         made = studio.settings("style", {"size": size, "steps": steps, "seed": seed,
                                          "preserve_colors": preserve_colors}, digests)  # fmt: skip
-        return JSONResponse(studio.jobs.submit(session, "style", run, made).public())
+        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "style", run, made)))

@@ -133,4 +133,4 @@ def add_texture_routes(app, studio: Studio) -> None:
         fields = {"method": method, "size": size, "steps": steps, "tileable": tileable,
                   "seed": seed}  # fmt: skip
         made = studio.settings("texture", fields, digests)
-        return JSONResponse(studio.jobs.submit(session, "texture", run, made).public())
+        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "texture", run, made)))

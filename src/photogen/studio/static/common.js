@@ -17,6 +17,22 @@ export function showValues(panel) {
   });
 }
 
+const roughly = (t) => (t < 90 ? `${t.toFixed(0)} s` : `${(t / 60).toFixed(0)} min`);
+
+/** One line for a job's state: a queued job's place, when it starts and ends (the server's
+ *  estimate from the running jobs' rates and past jobs of its kind), a running job's steps,
+ *  time left and loss. */
+export function jobLine(s) {
+  if (s.status === "queued") {
+    let line = `queued: ${s.position === 1 ? "next" : `${Math.max(0, s.position - 1)} ahead`}`;
+    if (s.starts != null) line += `, starts in about ${roughly(s.starts)}`;
+    if (s.eta != null) line += `, done in about ${roughly(s.eta)}`;
+    return line;
+  }
+  return s.status + (s.total ? ` ${s.done}/${s.total}` : "") + (s.eta != null ? `, ${roughly(s.eta)} left` : "") +
+    (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
+}
+
 export async function fillSamples(panel, defaults) {
   const names = await (await fetch("/api/samples")).json();
   panel.querySelectorAll("select.sample").forEach((sel) => {
@@ -88,8 +104,7 @@ export async function runJob(panel, url, form) {
       break;
     }
     if (s.total) { bar.max = s.total; bar.value = s.done; }
-    text.textContent = (s.status === "queued" && s.position ? `queued: ${s.position === 1 ? "next" : `${s.position - 1} ahead`}` : `${s.status}`) + (s.total ? ` ${s.done}/${s.total}` : "") +
-      (s.eta != null ? `, ${s.eta.toFixed(0)} s left` : "") + (s.loss != null ? `, loss ${s.loss.toPrecision(4)}` : "");
+    text.textContent = jobLine(s);
     if (s.curve && s.curve.train) drawCurve(panel.querySelector("canvas.curve"), s.curve);
     if (s.preview && s.preview !== shown) {
       shown = s.preview; preview.src = `/api/jobs/${job.id}/preview.png?v=${shown}`; jobStats.previews += 1;
