@@ -182,6 +182,37 @@ def test_style_job_and_cancelled_texture_job(browser, studio_url, tmp_path):
     page.close()
 
 
+def test_dream_tab_runs_a_job_with_the_chosen_layer(browser, studio_url, tmp_path):
+    """The Dream tab: its layer list from the network, a job with progress and the picture
+    shown, a result to download that records the layer chosen."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    page.click("button[data-tab=dream]")
+    page.wait_for_function(
+        "document.querySelector('#dream img.input[data-for=photo]').src.startsWith('blob:')"
+    )
+    page.wait_for_function("document.querySelector('#dream [name=layer]').options.length > 5")
+    assert page.input_value("#dream [name=layer]") == "block10"
+    page.select_option("#dream [name=layer]", "block4")
+    for name, value in (("size", 128), ("octaves", 2), ("steps", 4)):
+        page.eval_on_selector(f"#dream [name={name}]", f"e => {{ e.value = {value}; }}")
+    page.click("#dream .run")
+    page.wait_for_function(f"{_JOBS}.length >= 1", timeout=120000)
+    assert page.evaluate(f"{_JOBS}[0].status") == "done"
+    assert page.evaluate("document.querySelector('#dream img.preview').naturalWidth") == 128
+    href = page.get_attribute("#dream a.result", "href")
+    png = bytes(page.evaluate(f"fetch('{href}').then(r => r.arrayBuffer())"
+                              ".then(b => Array.from(new Uint8Array(b)))"))  # fmt: skip
+    from photogen.core.provenance import read_settings
+
+    assert read_settings(png)["studio"]["fields"]["layer"] == "block4"
+    page.screenshot(path=str((SHOTS or tmp_path) / "studio_dream.png"))
+    assert not errors
+    page.close()
+
+
 def test_playground_trains_in_the_page(browser, studio_url, tmp_path):
     page = browser.new_page(viewport={"width": 1100, "height": 700})
     page.goto(studio_url)

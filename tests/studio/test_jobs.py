@@ -534,3 +534,35 @@ def test_a_queued_job_shows_when_it_starts_and_ends():
     assert jobs.expected("style", 0.0) == pytest.approx((running.finished - running.started
                                                           + took) / 2)  # fmt: skip
     pool.shutdown(wait=True)
+
+
+def test_a_dream_job_is_the_library_s_dream_with_the_page_s_settings(app):
+    """The Dream tab's job: the photo shrunk to the size asked, the layer, octaves, steps,
+    seed and guide passed through (the result equals photogen.dream's own to 1e-5; a layer,
+    the seed or the guide ignored each gives another picture); progress and a preview while
+    it runs; an unknown layer is one line."""
+    from photogen.core.resample import resize
+    from photogen.dream.dream import DreamConfig, dream
+    from photogen.nets.features import FeatureExtractor, build_network
+
+    c = _visitor(app)
+    photo, guide = _png(4, (60, 80)), _png(5, (40, 40))
+    form = {"layer": "block6", "size": "64", "octaves": "2", "steps": "3", "seed": "7"}
+    files = {"photo": ("p.png", photo), "guide": ("g.png", guide)}
+    s = _wait(c, c.post("/api/jobs/dream", files=files, data=form).json()["id"])
+    assert s["status"] == "done" and s["done"] == s["total"] == 6, s
+    assert s["settings"]["fields"]["layer"] == "block6"
+    got = decode_image(c.get(f"/api/jobs/{s['id']}/result.png").content)
+    assert got.shape == (1, 3, 48, 64)
+    net = FeatureExtractor(build_network("efficientnet_lite0"), ["block6"])
+    want = dream(resize(decode_image(photo), (48, 64)),
+                 DreamConfig(layer="block6", octaves=2, steps=3, seed=7), net,
+                 guide=decode_image(guide)).image  # fmt: skip
+    assert (got - want).abs().max() < 1.5 / 255  # the PNG's 8 bits
+    plain = dream(resize(decode_image(photo), (48, 64)),
+                  DreamConfig(layer="block6", octaves=2, steps=3, seed=7), net).image  # fmt: skip
+    assert (plain - want).abs().max() > 4 / 255  # the guide matters at this size
+    r = c.post("/api/jobs/dream", files={"photo": ("p.png", photo)}, data={"layer": "nope"})
+    assert r.status_code == 422 and "unknown layer 'nope'" in r.json()["error"]
+    layers = c.get("/api/dream/layers").json()
+    assert layers["default"] == DreamConfig().layer and "block6" in layers["layers"]

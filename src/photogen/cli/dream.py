@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(total=config.octaves * config.steps, desc=path.stem, disable=args.quiet,
                   unit="step", leave=False) as bar:  # fmt: skip
 
-            def progress(done: int, total: int) -> None:
+            def progress(done: int, total: int, image=None) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 

@@ -144,7 +144,7 @@ def dream(
     extractor: FeatureExtractor | None = None,
     guide: torch.Tensor | None = None,
     device: torch.device | str = "cpu",
-    callback: Callable[[int, int], None] | None = None,
+    callback: Callable[..., None] | None = None,
 ) -> DreamResult:
     """Dream on ``photo`` ``(1, 3, H, W)`` in [0, 1].
 
@@ -152,7 +152,8 @@ def dream(
         config: octaves, steps, jitter... (:class:`DreamConfig`).
         extractor: a :class:`FeatureExtractor` with ``config.layer`` (built when None).
         guide: a picture ``(1, 3, h, w)`` to dream towards (its features at the layer).
-        callback: ``callback(done, total)`` after every step (progress; raise to cancel).
+        callback: ``callback(done, total, image)`` after every step (progress, the picture
+            at this octave's size; raise to cancel).
 
     Returns:
         :class:`DreamResult`: the picture (the photo's size) and the objective per octave.
@@ -200,7 +201,7 @@ def dream(
             image = torch.roll(rolled, shifts=(-oy, -ox), dims=(-2, -1)).clamp(0, 1)
             done += 1
             if callback is not None:
-                callback(done, total)
+                callback(done, total, image)
         result.objective.append(objective(extractor, cfg.layer, image, target, cfg.tile))
         detail = image - base
     result.image = image.detach().cpu()

@@ -31,6 +31,7 @@ from photogen.core.samples import available_samples
 from photogen.studio.colorize import ColorizeService, add_colorize_routes, find_colorizers
 from photogen.studio.completion import add_completion_routes, find_pixelcnn_models
 from photogen.studio.context import RefusedError, Studio
+from photogen.studio.dream import add_dream_routes
 from photogen.studio.guard import Guard, is_loopback
 from photogen.studio.jobs import InteractiveLane, JobLimitError, JobManager, add_job_routes
 from photogen.studio.live import LiveEngine, add_live_routes
@@ -42,8 +43,8 @@ from photogen.studio.style import add_style_routes
 from photogen.studio.texture import add_texture_routes
 
 # The page's modules: one per tab, and what they share (studio.js imports them all).
-MODULES = ("studio", "common", "tabs", "sketch", "style", "texture", "colorize", "completion",
-           "matching", "playground", "history", "live")  # fmt: skip
+MODULES = ("studio", "common", "tabs", "sketch", "style", "dream", "texture", "colorize",
+           "completion", "matching", "playground", "history", "live")  # fmt: skip
 STATIC = {  # URL name -> (package file, media type): the only files ever served
     **{f"{m}.js": (f"{m}.js", "text/javascript; charset=utf-8") for m in MODULES},
     "studio.css": ("studio.css", "text/css; charset=utf-8"),
@@ -188,6 +189,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     add_sketch_routes(app, studio, engine)
     add_live_routes(app, studio, LiveEngine(engine, config.engine))
     add_style_routes(app, studio)
+    add_dream_routes(app, studio)
     add_texture_routes(app, studio)
     add_colorize_routes(app, studio, colorizer)
     add_completion_routes(app, studio, find_pixelcnn_models(config.pixelcnn))

@@ -4,6 +4,7 @@ import "./tabs.js";
 import "./sketch.js";
 import "./style.js";
 import "./texture.js";
+import "./dream.js";
 import "./colorize.js";
 import "./completion.js";
 import "./matching.js";
