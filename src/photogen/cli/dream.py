@@ -17,6 +17,7 @@ from photogen.cli.common import (
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
+from photogen.cli.video import add_video_args, run_video, video_input
 from photogen.core.image import list_images, read_image, save_image
 from photogen.dream import DreamConfig, dream
 from photogen.nets.features import NETWORKS
@@ -30,7 +31,7 @@ def add_parser(sub) -> None:
         "authors' notebook defaults). PHOTO may be a file, folder or glob; --layers lists the "
         "network's layer names.",
     )
-    p.add_argument("photo", nargs="?", help="photo, folder or glob")
+    p.add_argument("photo", nargs="?", help="photo, folder or glob, or a video file")
     p.add_argument("-o", "--output", type=Path, help="output file, or folder")
     d = DreamConfig()
     p.add_argument("--network", default=d.network, choices=list(NETWORKS))
@@ -47,6 +48,8 @@ def add_parser(sub) -> None:
     p.add_argument("--jitter", type=int, default=d.jitter, help="random roll, pixels")
     p.add_argument("--tile", type=int, default=d.tile,
                    help="largest side computed at once (bounds memory)")  # fmt: skip
+    add_video_args(p, "default: each frame's dream blended with the previous one carried "
+                   "along the optical flow")  # fmt: skip
     add_runtime_args(p)
     p.set_defaults(func=run)
     declare_paths(p, inputs={"photo": "images", "guide": "image"},
@@ -77,6 +80,15 @@ def run(args: argparse.Namespace) -> int:
 
     extractor = FeatureExtractor(build_network(config.network), [config.layer]).to(device)
     guide = read_image(args.guide, max_pixels=args.max_pixels) if args.guide else None
+    video = video_input(args, [args.photo])
+    if video is not None:
+        from photogen.dream.video import DreamFrames
+
+        temporal = not args.no_temporal
+        processor = DreamFrames(config, extractor, guide, temporal, device=device)
+        settings = {"method": "dream", "config": vars(config), "temporal": temporal,
+                    "guide": str(args.guide) if args.guide else None}  # fmt: skip
+        return run_video(args, video, processor, settings, "dream")
     photos = list_images(args.photo)
     batch = len(photos) > 1
     check_output(args.output, batch)

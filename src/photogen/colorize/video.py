@@ -23,7 +23,7 @@ from photogen.colorize.propagate import ColourHints
 from photogen.core.color import lab_to_rgb, lightness
 from photogen.core.engines import compile_module
 from photogen.core.flow import dis_flow
-from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.core.temporal import BlendedFrames, flow_grey
 from photogen.core.video import Frame
 
 
@@ -43,7 +43,7 @@ def carry_points(points: list[tuple[float, float, float, float]], flow: np.ndarr
     return out
 
 
-class ColorizeFrames:
+class ColorizeFrames(BlendedFrames):
     """A :class:`photogen.core.videojob.FrameProcessor` that colorizes, with optional hints
     ``(x, y, a, b)`` in the first frame's pixels."""
 
@@ -53,7 +53,7 @@ class ColorizeFrames:
                  hints: list[tuple[float, float, float, float]] = ()):  # fmt: skip
         self.size = size
         self.device = device or next(model.parameters()).device
-        self.blend = TemporalBlend(alpha) if temporal else None
+        super().__init__(temporal, alpha)
         self.model = model
         self.points = [tuple(float(v) for v in p) for p in hints]
         self.points_grey: np.ndarray | None = None  # the frame the points are placed on
@@ -78,20 +78,18 @@ class ColorizeFrames:
             ab = guided_ab(self.model, l_channel, ColourHints(points=list(self.points)), self.size)
         else:
             ab = predict_ab(self.model, l_channel, self.size)
-        if self.blend is not None:
-            ab = self.blend.step(grey, ab.to(self.device))
+        ab = self.carry(grey, ab.to(self.device))
         return lab_to_rgb(torch.cat([l_channel, ab.to(l_channel)], 1)).clamp(0, 1).cpu()
 
     def state(self) -> dict[str, torch.Tensor]:
-        out = self.blend.state() if self.blend is not None else {}
+        out = super().state()
         if self.points_grey is not None:
             out["points"] = torch.tensor(self.points, dtype=torch.float64).reshape(-1, 4)
             out["points_grey"] = torch.from_numpy(self.points_grey.copy())
         return out
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        if self.blend is not None:
-            self.blend.load_state(state)
+        super().load_state(state)
         if "points" in state:
             self.points = [tuple(float(v) for v in row) for row in state["points"].tolist()]
             self.points_grey = state["points_grey"].numpy().astype(np.uint8)

@@ -70,3 +70,23 @@ class TemporalBlend:
         if "grey" in state:
             self.prev_grey = state["grey"].numpy().astype(np.uint8)
             self.prev_out = state["out"]
+
+
+class BlendedFrames:
+    """Base of the frame processors (:class:`photogen.core.videojob.FrameProcessor`) whose
+    result is a per-frame method's output carried by :class:`TemporalBlend`: it holds the
+    blend (None with ``temporal`` off) and carries its state across a resumed video."""
+
+    def __init__(self, temporal: bool = True, alpha: float = 0.6):
+        self.blend = TemporalBlend(alpha) if temporal else None
+
+    def carry(self, grey: np.ndarray, out: torch.Tensor) -> torch.Tensor:
+        """``out`` blended with the previous result (as it is with the blend off)."""
+        return out if self.blend is None else self.blend.step(grey, out)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return self.blend.state() if self.blend is not None else {}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        if self.blend is not None:
+            self.blend.load_state(state)

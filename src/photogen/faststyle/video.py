@@ -7,18 +7,18 @@ from __future__ import annotations
 import torch
 
 from photogen.core.engines import compile_module
-from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.core.temporal import BlendedFrames, flow_grey
 from photogen.core.video import Frame
 from photogen.faststyle.network import TransformNet
 
 
-class FastStyleFrames:
+class FastStyleFrames(BlendedFrames):
     """A :class:`photogen.core.videojob.FrameProcessor`."""
 
     def __init__(self, model: TransformNet, temporal: bool = True, alpha: float = 0.6,
                  engine: str = "torch"):  # fmt: skip
+        super().__init__(temporal, alpha)
         self.model, self.engine = model.eval(), engine
-        self.blend = TemporalBlend(alpha) if temporal else None
         self._run, self._shape = None, None
 
     def stylize(self, image: torch.Tensor) -> torch.Tensor:
@@ -28,14 +28,4 @@ class FastStyleFrames:
         return self._run(x).float().clamp(0, 1)
 
     def __call__(self, frame: Frame) -> torch.Tensor:
-        out = self.stylize(frame.image)
-        if self.blend is not None:
-            out = self.blend.step(flow_grey(frame.image[:, :3]), out)
-        return out
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return self.blend.state() if self.blend is not None else {}
-
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        if self.blend is not None:
-            self.blend.load_state(state)
+        return self.carry(flow_grey(frame.image[:, :3]), self.stylize(frame.image))

@@ -16,7 +16,7 @@ import torch
 
 from photogen.core.engines import compile_module
 from photogen.core.resample import resize
-from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.core.temporal import BlendedFrames, flow_grey
 from photogen.core.video import Frame
 from photogen.pix2pix.data import from_model, to_model
 from photogen.pix2pix.infer import BatchTranslator
@@ -41,7 +41,7 @@ def _in_channels(model: torch.nn.Module) -> int:
     return next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
 
 
-class Pix2PixFrames:
+class Pix2PixFrames(BlendedFrames):
     """A :class:`photogen.core.videojob.FrameProcessor` that translates each frame."""
 
     def __init__(self, translator: BatchTranslator, size: int = 256, seed: int = 0,
@@ -49,7 +49,7 @@ class Pix2PixFrames:
                  keep_size: bool = True, engine: str = "torch"):  # fmt: skip
         self.translator, self.size, self.seed = translator, size, seed
         self.transform, self.keep_size = transform, keep_size
-        self.blend = TemporalBlend(alpha) if temporal else None
+        super().__init__(temporal, alpha)
         # one fixed dropout mask for every frame: the generator with its masks as constants
         # (the same function as translator(x, [seed]), and exportable to other engines)
         frozen = translator.frozen(size, seed)
@@ -66,14 +66,7 @@ class Pix2PixFrames:
     def __call__(self, frame: Frame) -> torch.Tensor:
         _, out = self.translate(frame.image)
         if self.blend is not None:
-            out = self.blend.step(flow_grey(resize(frame.image, self.size, "bicubic")), out)
+            out = self.carry(flow_grey(resize(frame.image, self.size, "bicubic")), out)
         if self.keep_size:
             out = resize(out, tuple(frame.image.shape[-2:]), "bicubic")
         return out
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return self.blend.state() if self.blend is not None else {}
-
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        if self.blend is not None:
-            self.blend.load_state(state)
