@@ -87,3 +87,27 @@ def test_live_camera_through_the_bundled_model(camera_browser, live_url):
     assert page.evaluate("window.studioLive.shown") <= shown + 1  # stopped: no more frames
     assert p50 < 10_000  # catches a hang only; speed is measured by the benchmarks
     page.close()
+
+
+def test_live_camera_through_a_style_network(camera_browser, fast_style_run):
+    """A fast style network offered among the live models; the camera goes through it."""
+    from photogen.studio.server import StudioConfig
+
+    with serve_studio(StudioConfig(style_models=[str(fast_style_run)])) as url:
+        page = camera_browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.locator(".tab[data-tab=live]").click()
+        name = f"style:{fast_style_run.name}"
+        page.wait_for_function(f"[...document.querySelector('#live-model').options]"
+                               f".some((o) => o.value === {json.dumps(name)})")  # fmt: skip
+        page.locator("#live-model").select_option(name)
+        page.locator("#live-start").click()
+        page.wait_for_function("window.studioLive.shown >= 5", timeout=60000)
+        assert not page.evaluate("window.studioLive.errors")
+        from photogen.core.image import decode_image
+
+        src = [page.get_attribute(f"#live-{w}", "src").split(",")[1] for w in ("in", "out")]
+        shown, out = (decode_image(base64.b64decode(s)) for s in src)
+        assert (out - shown).abs().mean() > 0.05  # styled, not the camera frame
+        page.locator("#live-stop").click()
+        page.close()

@@ -100,3 +100,30 @@ def test_the_output_is_the_networks_and_steady_blends_along_the_flow():
     expected = blend.step(flow_grey(shown_b), out_b)
     assert reply["output"] == base64.b64encode(jpeg(expected)).decode()
     assert reply["output"] != base64.b64encode(jpeg(out_b)).decode()  # the blend did something
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_a_style_network_as_the_live_transform(fast_style_run, engine):
+    """``style:NAME``: the camera frame as it is (the transform does not apply), through the
+    network compiled for the engine; the output is the network's own picture of that frame
+    (to the JPEGs' loss), offered in the model list; an unknown name is one line."""
+    from photogen.faststyle.train import load_model
+    from photogen.pix2pix.video import model_input
+    from photogen.studio.style import FastStyles
+
+    styles = FastStyles({"tiny": str(fast_style_run)}, torch.device("cpu"))
+    live = LiveEngine(SketchEngine(find_models([])), engine=engine, styles=styles)
+    assert {"name": "style:tiny", "kind": "style", "label": "style: tiny"} in live.models()
+    frame = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    frame = torch.nn.functional.interpolate(frame, size=(120, 160), mode="bilinear")
+    reply = LiveSession(live).reply(message(frame, model="style:tiny", transform="edges"), 10**8)
+    assert "error" not in reply, reply
+    shown = decode_image(base64.b64decode(reply["input"]))
+    want_in = model_input(decode_image(jpeg(frame)), 256, "none")[0]
+    assert (shown - want_in).abs().mean() < 0.02  # the frame itself, not its edges
+    want = load_model(str(fast_style_run)).stylize(want_in)
+    out = decode_image(base64.b64decode(reply["output"]))
+    assert (out - want).abs().mean() < 0.02
+    assert (out - shown).abs().mean() > 0.05  # styled, not the frame
+    bad = LiveSession(live).reply(message(frame, model="style:nope"), 10**8)
+    assert "unknown style network 'nope'" in bad["error"]

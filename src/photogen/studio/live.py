@@ -1,11 +1,13 @@
-"""The Live tab ("Learning to See", Memo Akten 2017): the browser's camera through pix2pix.
+"""The Live tab ("Learning to See", Memo Akten 2017): the browser's camera through pix2pix,
+or through a fast style network (Johnson et al. 2016; models named ``style:NAME``).
 
 The page sends the newest camera frame (a JPEG, centre-cropped to a square) over a WebSocket
 and only when the previous answer has arrived, and the server computes only the newest frame
 it holds (``sketch_socket.serve_newest``): when the model is slower than the camera, frames
 are dropped, never queued, so the lag cannot build up. Each frame is made into the model's
 input the way its training pairs were (edges, grey, blur or as it is), run through the
-generator with a fixed dropout mask (the same picture for the same input), optionally blended
+generator with a fixed dropout mask (the same picture for the same input) or the style network
+(the frame as it is), both compiled for the chosen engine, optionally blended
 with the previous output along the optical flow, and both the input shown and the output go
 back as JPEGs with the milliseconds the server spent.
 """
@@ -23,13 +25,16 @@ from fastapi.responses import JSONResponse
 
 from photogen.core.image import decode_image, encode_jpeg
 from photogen.core.temporal import TemporalBlend, flow_grey
+from photogen.faststyle.video import FastStyleFrames
 from photogen.pix2pix.data import from_model
 from photogen.pix2pix.video import TRANSFORMS, Pix2PixFrames, model_input
 from photogen.studio.context import Studio
 from photogen.studio.sketch import SIDE, SketchEngine
 from photogen.studio.sketch_socket import frame_reply, serve_newest
+from photogen.studio.style import FastStyles
 
 MAX_FRAME = 2 * 2**20  # bytes of one camera frame message (a 256 px JPEG is ~15 kB)
+STYLE = "style:"  # the prefix of a style network's name among the live models
 
 
 def default_engine() -> str:
@@ -39,13 +44,32 @@ def default_engine() -> str:
 
 
 class LiveEngine:
-    """The sketch tab's generators, compiled once each for camera frames (thread-safe)."""
+    """The sketch tab's generators and the fast style networks, compiled once each for
+    256x256 camera frames (thread-safe)."""
 
-    def __init__(self, sketch: SketchEngine, engine: str | None = None):
-        self.sketch = sketch
+    def __init__(self, sketch: SketchEngine, engine: str | None = None,
+                 styles: FastStyles | None = None):  # fmt: skip
+        self.sketch, self.styles = sketch, styles
         self.engine = engine or default_engine()
         self._frames: dict[str, Pix2PixFrames] = {}
+        self._styled: dict[str, FastStyleFrames] = {}
         self._lock = threading.Lock()
+
+    def models(self) -> list[dict]:
+        """What the page offers: the generators, then the style networks."""
+        out = [m.public() for m in self.sketch.models.values()]
+        for name in self.styles.sources if self.styles is not None else ():
+            out.append({"name": STYLE + name, "kind": "style", "label": f"style: {name}"})
+        return out
+
+    def style(self, name: str) -> FastStyleFrames:
+        if self.styles is None:
+            raise ValueError("no style networks in this studio")
+        with self._lock:
+            if name not in self._styled:
+                model = self.styles.model(name)  # raises on an unknown name
+                self._styled[name] = FastStyleFrames(model, temporal=False, engine=self.engine)
+            return self._styled[name]
 
     def frames(self, model: str) -> Pix2PixFrames:
         with self._lock:
@@ -62,9 +86,15 @@ class LiveEngine:
         """``(input shown, output)``, both ``(1, 3, 256, 256)`` in [0, 1]."""
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}")
-        frames = self.frames(model)
-        shown, x = model_input(image, SIDE, transform)
-        out = from_model(frames.run(x.to(frames.translator.device)).float().cpu())
+        if model.startswith(STYLE):  # a style network sees the frame as it is
+            styled = self.style(model[len(STYLE) :])
+            shown = model_input(image, SIDE, "none")[0]
+            on = self.styles.device if self.engine == "torch" else torch.device("cpu")
+            out = styled.stylize(shown.to(on)).cpu()
+        else:
+            frames = self.frames(model)
+            shown, x = model_input(image, SIDE, transform)
+            out = from_model(frames.run(x.to(frames.translator.device)).float().cpu())
         if blend is not None:
             out = blend.step(flow_grey(shown), out)
         return shown, out
@@ -109,8 +139,7 @@ def add_live_routes(app, studio: Studio, live: LiveEngine) -> None:
 
     @app.get("/api/live/info")
     def live_info() -> JSONResponse:
-        models = [m.public() for m in live.sketch.models.values()]
-        return JSONResponse({"models": models, "transforms": list(TRANSFORMS),
+        return JSONResponse({"models": live.models(), "transforms": list(TRANSFORMS),
                              "engine": live.engine})  # fmt: skip
 
     @app.websocket("/ws/live")

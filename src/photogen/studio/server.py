@@ -39,7 +39,7 @@ from photogen.studio.matching import MatchService, add_matching_routes
 from photogen.studio.playground import add_playground_routes
 from photogen.studio.sketch import SketchEngine, find_models
 from photogen.studio.sketch_socket import add_sketch_routes
-from photogen.studio.style import add_style_routes
+from photogen.studio.style import FastStyles, add_style_routes, fast_models
 from photogen.studio.texture import add_texture_routes
 
 # The page's modules: one per tab, and what they share (studio.js imports them all).
@@ -187,8 +187,9 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         return JSONResponse({"error": str(exc)}, status_code=422)
 
     add_sketch_routes(app, studio, engine)
-    add_live_routes(app, studio, LiveEngine(engine, config.engine))
-    add_style_routes(app, studio)
+    fast = FastStyles(fast_models(config.style_models), engine.device)
+    add_live_routes(app, studio, LiveEngine(engine, config.engine, fast))
+    add_style_routes(app, studio, fast)
     add_dream_routes(app, studio)
     add_texture_routes(app, studio)
     add_colorize_routes(app, studio, colorizer)

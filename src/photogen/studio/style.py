@@ -60,7 +60,8 @@ class FastStyles:
         self._loaded: dict = {}
         self._lock = threading.Lock()
 
-    def stylize(self, name: str, photo: torch.Tensor) -> torch.Tensor:
+    def model(self, name: str):
+        """The network ``name`` (loaded on first use; ValueError for a name not on offer)."""
         from photogen.faststyle.train import load_model
 
         if name not in self.sources:
@@ -69,17 +70,17 @@ class FastStyles:
         with self._lock:
             if name not in self._loaded:
                 self._loaded[name] = load_model(self.sources[name]).to(self.device)
-            model = self._loaded[name]
-        return model.stylize(photo[:, :3].to(self.device)).cpu()
+            return self._loaded[name]
+
+    def stylize(self, name: str, photo: torch.Tensor) -> torch.Tensor:
+        return self.model(name).stylize(photo[:, :3].to(self.device)).cpu()
 
 
-def add_style_routes(app, studio: Studio) -> None:
-    """``POST /api/jobs/style``: a style job for the visitor; the fast networks: what is on
-    offer, and ``POST /api/style/fast`` (the interactive lane: one forward pass; the page
-    blends it with the photo as the strength slider moves, without asking again)."""
+def add_style_routes(app, studio: Studio, fast: FastStyles) -> None:
+    """``POST /api/jobs/style``: a style job for the visitor; the fast networks ``fast``: what
+    is on offer, and ``POST /api/style/fast`` (the interactive lane: one forward pass; the
+    page blends it with the photo as the strength slider moves, without asking again)."""
     from photogen.core.image import encode_png
-
-    fast = FastStyles(fast_models(studio.config.style_models), studio.device)
 
     @app.get("/api/style/fast-models")
     def fast_style_models() -> JSONResponse:
