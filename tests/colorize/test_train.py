@@ -220,3 +220,28 @@ def test_center_crops_scale_small_photos_up_to_the_crop():
     small = torch.randint(0, 256, (3, 70, 90), dtype=torch.uint8)
     big = torch.randint(0, 256, (3, 300, 200), dtype=torch.uint8)
     assert center_crops([small, big], 176).shape == (2, 3, 176, 176)
+
+
+def test_colorize_precision_auto_applies_what_it_chose(photos, tiny_run, tmp_path, capsys,
+                                                        monkeypatch):  # fmt: skip
+    """--precision fp32 and bf16 give different pictures; auto says what it chose in one
+    line and its pictures are that precision's, bit for bit: bf16 on a machine with native
+    bf16 (the tiny model's first photo is within the tolerance), fp32 on one without."""
+    from photogen.core import precision
+
+    from photogen.core.image import read_image
+
+    def run(prec: str, native: bool) -> torch.Tensor:
+        monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+        out = tmp_path / f"{prec}-{native}.png"
+        assert main(["colorize", str(photos / "p1.png"), "-o", str(out), "--model",
+                     str(tiny_run), "--size", "64", "--precision", prec]) == 0  # fmt: skip
+        return read_image(out)
+
+    fp32, bf16 = run("fp32", True), run("bf16", True)
+    assert not torch.equal(fp32, bf16)
+    capsys.readouterr()
+    assert torch.equal(run("auto", True), bf16)
+    assert "precision auto -> bf16: native bf16" in capsys.readouterr().err
+    assert torch.equal(run("auto", False), fp32)
+    assert "precision auto -> fp32: no native bf16" in capsys.readouterr().err

@@ -93,11 +93,15 @@ def test_the_cli_trains_and_applies_a_model(content_dir, style_file, tmp_path, c
     assert main(argv) == 0
     photo = save_image(resize(load_sample("chelsea"), (75, 113)), tmp_path / "cat.png")
     out = tmp_path / "cat_fast.png"
-    assert main(["stylize", str(photo), "--model", str(run), "-o", str(out), "-q"]) == 0
+    fast = ["stylize", str(photo), "--model", str(run), "-o", str(out), "-q"]
+    assert main([*fast, "--precision", "fp32"]) == 0
     got = read_image(out)
     assert got.shape == (1, 3, 75, 113)
     expected = load_model(run)(read_image(photo))
     assert float((got - expected).abs().max()) <= 1 / 255 + 1e-6
+    assert main([*fast, "--precision", "bf16"]) == 0  # autocast applied: another picture
+    low = read_image(out)
+    assert not torch.equal(low, got) and float((low - got).abs().mean()) < 2 / 255
     with pytest.raises(SystemExit) as e:
         main(["stylize", str(photo), str(style_file), "--model", str(run), "-o", str(out)])
     assert e.value.code == 2 and "one or the other" in capsys.readouterr().err

@@ -52,6 +52,11 @@ def test_make_pairs_train_test_apply_export(tmp_path, bad_files, capsys):
     assert main(["pix2pix", "apply", str(photos / "p1.png"), "--model", str(run), "-o",
                  str(tmp_path / "again.png"), "-q"]) == 0  # fmt: skip
     assert torch.equal(read_image(tmp_path / "again.png"), a)  # same seed, same image
+    for prec in ("fp32", "bf16"):
+        assert main(["pix2pix", "apply", str(photos / "p1.png"), "--model", str(run), "-o",
+                     str(tmp_path / f"{prec}.png"), "--precision", prec, "-q"]) == 0  # fmt: skip
+    fp32, bf16 = (read_image(tmp_path / f"{p}.png") for p in ("fp32", "bf16"))
+    assert not torch.equal(fp32, bf16) and float((fp32 - bf16).abs().mean()) < 4 / 255
 
     onnx = tmp_path / "g.onnx"
     assert main(["pix2pix", "export", str(onnx), "--model", str(run), "--size", "128",

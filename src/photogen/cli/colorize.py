@@ -15,10 +15,13 @@ from tqdm import tqdm
 
 from photogen.cli.common import (
     UsageError,
+    add_precision_arg,
     add_runtime_args,
     check_output,
     error,
+    first_frame,
     info,
+    resolve_precision,
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
@@ -60,11 +63,7 @@ def add_parser(sub) -> None:
         help="a picture of coloured marks over the grey photo (or on a transparent layer): each "
         "mark colours its region (Levin et al. 2004); any size with the photo's aspect ratio",
     )
-    p.add_argument(
-        "--bf16",
-        action="store_true",
-        help="bfloat16 autocast (fast on CPUs with AVX512-BF16/AMX, GPUs)",
-    )
+    add_precision_arg(p)
     p.add_argument("--recursive", action="store_true", help="walk folders recursively")
     add_video_args(p, "default: each frame's ab blended with the previous frame's along the "
                    "optical flow", engines=True)  # fmt: skip
@@ -219,12 +218,25 @@ def _run_video(args: argparse.Namespace, src: Path, device) -> int:
     points = _parse_hints(args.hint)
     model = _load(args, device)
     temporal = not args.no_temporal
+    precision = _precision(args, model, first_frame(src), device, args.engine)
     processor = ColorizeFrames(model, args.size, temporal, device=device, engine=args.engine,
-                               hints=points)  # fmt: skip
+                               hints=points, precision=precision)  # fmt: skip
     settings = {"method": "colorize", "model": getattr(model, "name", str(args.model)),
                 "size": args.size, "temperature": args.temperature, "temporal": temporal,
-                "hints": [list(p) for p in points]}  # fmt: skip
+                "hints": [list(p) for p in points], "precision": precision}  # fmt: skip
     return run_video(args, src, processor, settings, "colorize")
+
+
+def _precision(args: argparse.Namespace, model, photo: torch.Tensor, device,
+               engine: str = "torch") -> str:  # fmt: skip
+    """--precision resolved on the first photo (or frame): auto compares its colours."""
+    from photogen.colorize.pipeline import colorize_tensor
+
+    def probe(precision: str) -> torch.Tensor:
+        amp = torch.bfloat16 if precision == "bf16" else None
+        return colorize_tensor(model, photo, args.size, device, None, amp)
+
+    return resolve_precision(args, device, probe, engine)
 
 
 def _scribbles(path: Path | None):
@@ -244,7 +256,7 @@ def _scribbles(path: Path | None):
 def run(args: argparse.Namespace) -> int:
     from photogen.colorize.pipeline import colorize_files
     from photogen.colorize.propagate import ColourHints
-    from photogen.core.device import autocast_dtype
+    from photogen.core.image import read_image
 
     device = setup_runtime(args)
     if args.temperature <= 0:
@@ -262,9 +274,13 @@ def run(args: argparse.Namespace) -> int:
     points = _parse_hints(args.hint)
     strokes = _scribbles(args.hints)
     model = _load(args, device)
-    amp = autocast_dtype(device) if args.bf16 else None
-    if args.bf16 and amp is None:
-        info(args, "--bf16: this CPU has no native bf16 units; running in float32")
+    try:
+        first = read_image(paths[0], max_pixels=args.max_pixels)
+    except (ImageError, OSError, ValueError):
+        first = None  # reported with the rest of the batch; auto decides on no photo
+    precision = (_precision(args, model, first, device) if first is not None
+                 else resolve_precision(args, device))  # fmt: skip
+    amp = torch.bfloat16 if precision == "bf16" else None
 
     hints = ColourHints(points=points, strokes=strokes)  # checked against each photo
 

@@ -221,3 +221,51 @@ def output_path(out: Path, stem: str, suffix: str, batch: bool) -> Path:
     if batch or out.suffix == "" or out.is_dir():
         return out / f"{stem}{suffix}.png"
     return out
+
+
+# why --precision auto is float32 for Gatys' optimisations (style, texture)
+GATYS_FP32 = "Gatys' optimisation in bf16 was slower with a higher loss (an H200 at 512 px)"
+
+
+def add_precision_arg(p: argparse.ArgumentParser, default: str = "auto", auto: str = "") -> None:
+    """``--precision auto|fp32|bf16`` (:mod:`photogen.core.precision`); ``auto``: what auto
+    means for this command, when not the comparison on the first input."""
+    from photogen.core.precision import PRECISIONS, TOLERANCE
+
+    auto = auto or (
+        f"bf16 where the device has native bf16 (AVX512-BF16/AMX, GPUs) and the "
+        f"first result is within {TOLERANCE * 255:.0f}/255 of fp32's, else fp32"
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=default,
+        help=f"fp32 (the reference), bf16, or auto: {auto}; the choice is printed "
+        f"(default {default})",
+    )
+    p.add_argument(
+        "--bf16", dest="precision", action="store_const", const="bf16", help=argparse.SUPPRESS
+    )  # the old spelling of --precision bf16
+
+
+def resolve_precision(args: argparse.Namespace, device, probe=None, engine: str = "torch",
+                      fp32_because: str = "") -> str:  # fmt: skip
+    """``args.precision`` resolved to fp32 or bf16 (``probe(precision)``: the first input's
+    result in [0, 1], for auto), the choice said in one line."""
+    from photogen.core.precision import choose
+
+    try:
+        chosen = choose(args.precision, device, probe, engine, fp32_because=fp32_because)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    info(args, chosen.line)
+    return chosen.precision
+
+
+def first_frame(path: Path) -> torch.Tensor:
+    """The first frame of a video ``(1, 3, H, W)`` (for auto precision's probe)."""
+    from photogen.core.video import read_frames
+
+    for frame in read_frames(path):
+        return frame.image[:, :3]
+    raise UsageError(f"{path}: no frames")

@@ -16,9 +16,11 @@ import torch
 from tqdm import tqdm
 
 from photogen.cli.common import (
+    add_precision_arg,
     add_runtime_args,
     error,
     info,
+    resolve_precision,
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
@@ -110,6 +112,7 @@ def add_parser(sub) -> None:
     te.add_argument("--max-images", type=int, default=None)
     te.add_argument("-o", "--output", type=Path, default=None, help="default RUN/test")
     _mode_args(te)
+    add_precision_arg(te, default="fp32")  # the scores it reports are float32's unless asked
     add_runtime_args(te)
     te.set_defaults(func=run_test)
     declare_paths(te, {"data": "folder", "name": "model", "model": "model"}, {"output": "folder"})
@@ -240,7 +243,7 @@ def run_test(args: argparse.Namespace) -> int:
     summary = test(
         G, args.data, out, direction, size, args.phase, None if args.fid == "none" else args.fid,
         args.max_images, device, progress=_bar(args, "test", "img"), log=error,
-        eval_mode=args.eval, seed=args.seed,
+        eval_mode=args.eval, seed=args.seed, precision=resolve_precision(args, device),
     )  # fmt: skip
     if not args.quiet:
         print(json.dumps(summary, indent=2))

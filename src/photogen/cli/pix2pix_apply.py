@@ -9,16 +9,21 @@ from tqdm import tqdm
 
 from photogen.cli.common import (
     UsageError,
+    add_precision_arg,
     add_runtime_args,
     check_output,
     error,
+    first_frame,
     info,
     output_path,
+    resolve_precision,
     setup_runtime,
 )
 from photogen.cli.paths import declare_paths
 from photogen.cli.video import add_video_args, run_video, video_input
-from photogen.core.image import list_images
+from photogen.core.image import ImageError, list_images, read_image
+from photogen.core.resample import resize
+from photogen.pix2pix.data import to_model
 from photogen.pix2pix.video import TRANSFORMS
 
 
@@ -47,6 +52,7 @@ def add_apply_parser(cmds) -> None:
     add_video_args(ap, "default: each output blended with the previous one along the flow",
                    engines=True)  # fmt: skip
     _mode_args(ap)
+    add_precision_arg(ap)
     add_runtime_args(ap)
     ap.set_defaults(func=run_apply)
     declare_paths(ap, {"inputs": "images", "model": "model"}, {"output": "file-or-folder"})
@@ -76,15 +82,28 @@ def _size(args: argparse.Namespace) -> int:
     return args.size or int(_run_meta(Path(args.model)).get("crop_size", 256))
 
 
-def _apply_video(args: argparse.Namespace, video: Path, translator, size: int) -> int:
-    from photogen.pix2pix.video import Pix2PixFrames
+def _precision(args: argparse.Namespace, translator, x, device, engine: str = "torch") -> str:
+    """--precision resolved on the first input ``x`` (the network's, in [-1, 1])."""
+    from photogen.pix2pix.data import from_model
 
+    def probe(precision: str):
+        return from_model(translator(x, [args.seed], precision=precision))
+
+    return resolve_precision(args, device, probe, engine)
+
+
+def _apply_video(args: argparse.Namespace, video: Path, translator, size: int) -> int:
+    from photogen.pix2pix.video import Pix2PixFrames, model_input
+
+    x = model_input(first_frame(video), size, args.input_transform)[1]
+    translator.precision = _precision(args, translator, x, translator.device, args.engine)
     temporal = not args.no_temporal
     processor = Pix2PixFrames(translator, size, args.seed, args.input_transform, temporal,
                               keep_size=not args.no_keep_size, engine=args.engine)  # fmt: skip
     settings = {"method": "pix2pix", "model": str(args.model), "size": size,
                 "seed": args.seed, "eval": args.eval, "temporal": temporal,
-                "transform": args.input_transform}  # fmt: skip
+                "transform": args.input_transform,
+                "precision": translator.precision}  # fmt: skip
     return run_video(args, video, processor, settings, "pix2pix")
 
 
@@ -107,6 +126,11 @@ def run_apply(args: argparse.Namespace) -> int:
     check_output(args.output, batch)
     translator = BatchTranslator(load_generator(args.model), args.eval, device)
     size = _size(args)
+    try:
+        first = to_model(resize(read_image(paths[0], max_pixels=args.max_pixels), size, "bicubic"))
+        translator.precision = _precision(args, translator, first, device)
+    except (ImageError, OSError, ValueError):  # reported with the rest of the batch
+        translator.precision = resolve_precision(args, device)
     outputs = [output_path(args.output, p.stem, "", batch) for p in paths]
     bar = tqdm(total=len(paths), desc="pix2pix", unit="img", disable=args.quiet)
 

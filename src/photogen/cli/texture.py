@@ -14,9 +14,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from photogen.cli.common import (
+    GATYS_FP32,
     Progress,
     UsageError,
     add_bit_depth_arg,
+    add_precision_arg,
     add_runtime_args,
     check_bit_depth,
     check_output,
@@ -25,6 +27,7 @@ from photogen.cli.common import (
     output_path,
     parse_layers,
     parse_size,
+    resolve_precision,
     run_batch,
     setup_runtime,
 )
@@ -72,11 +75,10 @@ def add_parser(sub) -> None:
         "efros-leung and quilting)",
     )
     p.add_argument("--history-size", type=int, default=d.history_size, help="L-BFGS memory")
-    p.add_argument(
-        "--bf16",
-        action="store_true",
-        help="bfloat16 autocast for the network (GPUs, CPUs with AVX512-BF16/AMX); off by "
-        "default: slower and a higher loss than float32 on an H200 at 512 px",
+    add_precision_arg(
+        p,
+        auto="fp32 (Gatys' optimisation in bf16 was slower with a higher "
+        "loss on an H200 at 512 px)",
     )
     p.add_argument("--save-every", type=int, default=0, help="save the image every N evaluations")
     add_bit_depth_arg(p)
@@ -275,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
         tileable=args.tileable,
         seed=args.seed,
         history_size=args.history_size,
-        bf16=args.bf16,
+        bf16=resolve_precision(args, device, fp32_because=GATYS_FP32) == "bf16",
     )
     config.validate()
     spec = NETWORKS[config.network]

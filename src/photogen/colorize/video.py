@@ -50,8 +50,11 @@ class ColorizeFrames(BlendedFrames):
     def __init__(self, model: nn.Module, size: int = 256, temporal: bool = True,
                  alpha: float = 0.9, device: torch.device | None = None,
                  engine: str = "torch",
-                 hints: list[tuple[float, float, float, float]] = ()):  # fmt: skip
+                 hints: list[tuple[float, float, float, float]] = (),
+                 precision: str = "fp32"):  # fmt: skip
         self.size = size
+        # bf16 on PyTorch: autocast around the network; on OpenVINO: its inference precision
+        self.amp = torch.bfloat16 if precision == "bf16" and engine == "torch" else None
         self.device = device or next(model.parameters()).device
         super().__init__(temporal, alpha)
         self.model = model
@@ -60,7 +63,7 @@ class ColorizeFrames(BlendedFrames):
         if engine != "torch":  # the exported engines run on the CPU (no hint input there)
             self.device = torch.device("cpu")
             example = torch.zeros(1, 1, size, size)
-            self.model = compile_module(model.cpu(), example, engine)
+            self.model = compile_module(model.cpu(), example, engine, precision=precision)
 
     def _move_points(self, grey: np.ndarray, height: int, width: int) -> None:
         if self.points and self.points_grey is not None and self.points_grey.shape == grey.shape:
@@ -75,9 +78,10 @@ class ColorizeFrames(BlendedFrames):
         grey = flow_grey(frame.image)
         if self.points:
             self._move_points(grey, *rgb.shape[-2:])
-            ab = guided_ab(self.model, l_channel, ColourHints(points=list(self.points)), self.size)
+            hints = ColourHints(points=list(self.points))
+            ab = guided_ab(self.model, l_channel, hints, self.size, autocast=self.amp)
         else:
-            ab = predict_ab(self.model, l_channel, self.size)
+            ab = predict_ab(self.model, l_channel, self.size, autocast=self.amp)
         ab = self.carry(grey, ab.to(self.device))
         return lab_to_rgb(torch.cat([l_channel, ab.to(l_channel)], 1)).clamp(0, 1).cpu()
 

@@ -41,18 +41,26 @@ Runner = Callable[[torch.Tensor], torch.Tensor]
 
 
 def compile_module(module: nn.Module, example: torch.Tensor, engine: str = "torch",
-                   threads: int | None = None) -> Runner:  # fmt: skip
+                   threads: int | None = None, precision: str = "fp32") -> Runner:  # fmt: skip
     """A function running ``module`` (eval mode, on the CPU for the exported engines) on
-    inputs shaped like ``example`` with ``engine``; ``threads`` defaults to PyTorch's."""
+    inputs shaped like ``example`` with ``engine``; ``threads`` defaults to PyTorch's.
+    ``precision`` fp32 or bf16 (:mod:`photogen.core.precision`: autocast on PyTorch, the
+    inference precision on OpenVINO; ONNX Runtime runs float32 only)."""
+    from photogen.core.precision import autocast, check_precision
+
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if precision == "auto":
+        raise ValueError("resolve precision auto first (photogen.core.precision.choose)")
+    check_precision(precision, engine)
     module = module.eval()
     threads = threads or torch.get_num_threads()
     if engine == "torch":
+        device = example.device
 
         def run_torch(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                return module(x)
+            with torch.inference_mode(), autocast(precision, device):
+                return module(x).float()
 
         return run_torch
     module = module.cpu().float()
@@ -84,7 +92,7 @@ def compile_module(module: nn.Module, example: torch.Tensor, engine: str = "torc
     compiled = ov.Core().compile_model(model, "CPU", {
         "PERFORMANCE_HINT": "LATENCY",
         "INFERENCE_NUM_THREADS": threads,
-        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
     })  # fmt: skip
     local = threading.local()  # an infer request holds its tensors: one per calling thread
 

@@ -42,6 +42,7 @@ class DreamConfig:
         jitter: the random roll before each step, at most this many pixels.
         tile: the largest side computed at once (larger pictures go in tiles).
         seed: the jitter's random numbers.
+        precision: ``fp32`` or ``bf16`` (autocast of the network's forward and backward).
     """
 
     network: str = "efficientnet_lite0"
@@ -53,6 +54,7 @@ class DreamConfig:
     jitter: int = 32
     tile: int = 384
     seed: int = 0
+    precision: str = "fp32"  # or bf16: autocast for the network's passes (core.precision)
 
     def validate(self) -> None:
         if self.network not in NETWORKS:
@@ -62,6 +64,8 @@ class DreamConfig:
             raise ValueError("octaves >= 1, steps >= 0 and octave_scale > 1 are needed")
         if self.step_size <= 0 or self.jitter < 0 or self.tile < 64:
             raise ValueError("step_size > 0, jitter >= 0 and tile >= 64 are needed")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, got {self.precision!r}")
 
 
 @dataclass
@@ -100,15 +104,22 @@ def _spans(n: int, tile: int) -> list[int]:
 
 
 def _gradient(extractor: FeatureExtractor, layer: str, image: torch.Tensor,
-              guide: torch.Tensor | None, tile: int) -> torch.Tensor:  # fmt: skip
+              guide: torch.Tensor | None, tile: int,
+              precision: str = "fp32") -> torch.Tensor:  # fmt: skip
     """The objective's gradient with respect to ``image`` (1, 3, H, W), computed in tiles of at
     most ``tile`` pixels a side, each seen with a margin of ``tile // 2`` around it (only its
     own part of the gradient kept): the layer's receptive field is hundreds of pixels wide,
     so a tile needs that much context to agree with one pass over the whole."""
+    from photogen.core.precision import autocast
+
+    def activations(part: torch.Tensor) -> torch.Tensor:
+        with autocast(precision, part.device):
+            return extractor(part)[layer].float()
+
     h, w = image.shape[-2:]
     if h <= tile and w <= tile:
         part = image.detach().requires_grad_(True)
-        act = extractor(part)[layer]
+        act = activations(part)
         act.backward(_objective_grad(act.detach(), guide))
         return part.grad
     grad = torch.zeros_like(image)
@@ -118,7 +129,7 @@ def _gradient(extractor: FeatureExtractor, layer: str, image: torch.Tensor,
             y0, x0 = max(0, y - m), max(0, x - m)
             y1, x1 = min(h, y + tile + m), min(w, x + tile + m)
             part = image[..., y0:y1, x0:x1].detach().requires_grad_(True)
-            act = extractor(part)[layer]
+            act = activations(part)
             act.backward(_objective_grad(act.detach(), guide))
             keep = part.grad[..., y - y0 : y - y0 + tile, x - x0 : x - x0 + tile]
             grad[..., y : y + tile, x : x + tile] = keep
@@ -196,7 +207,7 @@ def dream(
             oy, ox = (int(v) for v in torch.randint(-cfg.jitter, cfg.jitter + 1, (2,),
                                                     generator=gen))  # fmt: skip
             rolled = torch.roll(image, shifts=(oy, ox), dims=(-2, -1))
-            grad = _gradient(extractor, cfg.layer, rolled, target, cfg.tile)
+            grad = _gradient(extractor, cfg.layer, rolled, target, cfg.tile, cfg.precision)
             rolled = rolled + step / grad.abs().mean().clamp_min(1e-12) * grad
             image = torch.roll(rolled, shifts=(-oy, -ox), dims=(-2, -1)).clamp(0, 1)
             done += 1

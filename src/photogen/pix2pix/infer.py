@@ -84,9 +84,11 @@ class BatchTranslator:
     once per batch). ``eval_mode`` uses running statistics and no dropout instead.
     """
 
-    def __init__(self, G: nn.Module, eval_mode: bool = False, device: torch.device | None = None):
+    def __init__(self, G: nn.Module, eval_mode: bool = False, device: torch.device | None = None,
+                 precision: str = "fp32"):  # fmt: skip
         from photogen.pix2pix.export import exportable
 
+        self.precision = precision  # fp32 or bf16 (photogen.core.precision)
         self.device = device or next(G.parameters()).device
         self.model = exportable(G, eval_mode).to(self.device)  # eval mode, per-image norms
         self.dropouts: list[SeededDropout] = []
@@ -125,13 +127,18 @@ class BatchTranslator:
         return model.eval()
 
     @torch.inference_mode()
-    def __call__(self, x: torch.Tensor, seeds: list[int]) -> torch.Tensor:
-        """``x`` ``(N, C, H, W)`` in ``[-1, 1]``, one seed per image -> ``(N, C', H, W)``."""
+    def __call__(self, x: torch.Tensor, seeds: list[int],
+                 precision: str | None = None) -> torch.Tensor:  # fmt: skip
+        """``x`` ``(N, C, H, W)`` in ``[-1, 1]``, one seed per image -> ``(N, C', H, W)``;
+        at ``precision`` (default the translator's)."""
+        from photogen.core.precision import autocast
+
         # One generator per image, shared by the dropout layers in forward order; set for this
         # thread's forward only, so that translators can be called from several threads.
         token = DROPOUT_GENERATORS.set([torch.Generator().manual_seed(s) for s in seeds])
         try:
-            return self.model(x.to(self.device)).float().cpu()
+            with autocast(precision or self.precision, self.device):
+                return self.model(x.to(self.device)).float().cpu()
         finally:
             DROPOUT_GENERATORS.reset(token)
 
@@ -210,14 +217,15 @@ def run_test(
     eval_mode: bool = False,
     seed: int = 0,
     batch_size: int = 8,
+    precision: str = "fp32",
 ) -> dict:
     """Translate the pairs of ``data/phase`` (or ``data``), score them, write a results page.
 
     Writes ``out_dir/index.html`` (input, output, target for each pair), ``metrics.json``
     (means and FID) and ``per_image.json``. Batches of ``batch_size`` pairs go through
-    :class:`BatchTranslator` (per-image semantics, dropout seed ``seed``).
+    :class:`BatchTranslator` (per-image semantics, dropout seed ``seed``) at ``precision``.
     """
-    translator = BatchTranslator(G, eval_mode, device)
+    translator = BatchTranslator(G, eval_mode, device, precision)
     pairs = find_pairs(data, phase)[:max_images]
     dataset = AlignedDataset(pairs, direction, size, size, False, False, on_error=log)
     metrics = MetricSet(fid, translator.device)

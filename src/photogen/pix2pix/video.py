@@ -46,7 +46,8 @@ class Pix2PixFrames(BlendedFrames):
 
     def __init__(self, translator: BatchTranslator, size: int = 256, seed: int = 0,
                  transform: str = "none", temporal: bool = True, alpha: float = 0.6,
-                 keep_size: bool = True, engine: str = "torch"):  # fmt: skip
+                 keep_size: bool = True, engine: str = "torch",
+                 precision: str | None = None):  # fmt: skip
         self.translator, self.size, self.seed = translator, size, seed
         self.transform, self.keep_size = transform, keep_size
         super().__init__(temporal, alpha)
@@ -55,7 +56,7 @@ class Pix2PixFrames(BlendedFrames):
         frozen = translator.frozen(size, seed)
         example = torch.zeros(1, _in_channels(frozen), size, size)
         self.run = compile_module(frozen.to(translator.device), example.to(translator.device),
-                                  engine)  # fmt: skip
+                                  engine, precision=precision or translator.precision)  # fmt: skip
 
     def translate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(input shown, output)`` for one frame, both ``(1, 3, size, size)`` in [0, 1]."""
