@@ -228,7 +228,6 @@ def test_colorize_precision_auto_applies_what_it_chose(photos, tiny_run, tmp_pat
     line and its pictures are that precision's, bit for bit: bf16 on a machine with native
     bf16 (the tiny model's first photo is within the tolerance), fp32 on one without."""
     from photogen.core import precision
-
     from photogen.core.image import read_image
 
     def run(prec: str, native: bool) -> torch.Tensor:

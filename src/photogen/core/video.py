@@ -229,6 +229,27 @@ def default_codec(suffix: str) -> tuple[str, dict[str, str]]:
     return "libx264", {"crf": "18", "preset": "medium"}
 
 
+def write_lossless(dst: str | os.PathLike, images: list[torch.Tensor]) -> None:
+    """``images`` (each ``(1, 3, H, W)`` in [0, 1], one size) to ``dst`` losslessly: FFV1 in
+    Matroska, RGB kept exactly (8 bits a channel), frame i at pts i. Not atomic by itself."""
+    av = _av()
+    h, w = images[0].shape[-2:]
+    out = av.open(str(dst), mode="w")
+    try:
+        vs = out.add_stream("ffv1", rate=25)
+        vs.width, vs.height, vs.pix_fmt = w, h, "bgr0"  # lossless RGB
+        for i, image in enumerate(images):
+            rgb = np.ascontiguousarray(tensor_to_rgb24(image))
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+    finally:
+        out.close()
+
+
 def write_video(
     dst: str | os.PathLike,
     frames: Iterator[tuple[int, torch.Tensor]],

@@ -27,7 +27,15 @@ from safetensors.torch import load_file, save_file
 
 from photogen.core.atomic import atomic_path, write_text_atomic
 from photogen.core.training import LeftoverRunError
-from photogen.core.video import Frame, VideoError, VideoInfo, probe, read_frames, write_video
+from photogen.core.video import (
+    Frame,
+    VideoError,
+    VideoInfo,
+    probe,
+    read_frames,
+    write_lossless,
+    write_video,
+)
 
 
 class FrameProcessor(Protocol):
@@ -75,28 +83,10 @@ def _fingerprint(src: Path, start, end, chunk: int, settings: dict) -> dict:
 
 
 def _write_chunk(parts: Path, k: int, frames: list[tuple[int, torch.Tensor]], state) -> None:
-    import av
-    import numpy as np
-
-    from photogen.core.video import tensor_to_rgb24
-
     name = f"chunk_{k:05d}"
     h, w = frames[0][1].shape[-2:]
     with atomic_path(parts / f"{name}.mkv") as tmp:
-        out = av.open(str(tmp), mode="w")
-        try:
-            vs = out.add_stream("ffv1", rate=25)
-            vs.width, vs.height, vs.pix_fmt = w, h, "bgr0"  # lossless RGB
-            for i, (_, image) in enumerate(frames):
-                rgb = np.ascontiguousarray(tensor_to_rgb24(image))
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                frame.pts = i
-                for packet in vs.encode(frame):
-                    out.mux(packet)
-            for packet in vs.encode():
-                out.mux(packet)
-        finally:
-            out.close()
+        write_lossless(tmp, [image for _, image in frames])
     with atomic_path(parts / f"{name}.state.safetensors") as tmp:
         save_file({k2: v.detach().cpu().contiguous() for k2, v in state.items()}, str(tmp))
     meta = {"pts": [p for p, _ in frames], "width": w, "height": h}
