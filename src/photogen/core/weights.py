@@ -324,6 +324,21 @@ def load_safetensors_with_config(
     return load_file(str(path)), json.loads(meta["config"])
 
 
+def load_run_model(path: str | os.PathLike, expected_format: str, build, what: str):
+    """The model of a run folder (its ``model.safetensors``) or of such a file: ``build``
+    makes the module from the saved config, the weights are loaded into it, eval mode.
+    ValueError (naming ``what`` the path should have been) when there is no such file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if not path.is_file():
+        raise ValueError(f"{path}: no such model ({what})")
+    state, config = load_safetensors_with_config(path, expected_format)
+    model = build(config)
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def copy_into_cache(entry_name: str, source: str | os.PathLike) -> Path:
     """Install a file obtained by hand into the cache after checking its sha256."""
     entry = REGISTRY[entry_name]

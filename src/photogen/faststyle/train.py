@@ -24,7 +24,7 @@ from photogen.core.atomic import write_text_atomic
 from photogen.core.image import list_images, read_image, save_image
 from photogen.core.resample import resize
 from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
-from photogen.core.weights import load_safetensors_with_config, save_safetensors
+from photogen.core.weights import load_run_model, save_safetensors
 from photogen.faststyle.network import FastStyleConfig, TransformNet
 from photogen.gatys.losses import content_loss, style_loss, style_targets, tv_loss
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
@@ -132,16 +132,9 @@ def load_model(path: str | Path) -> TransformNet:
 
     if str(path) in BUNDLED:
         path = bundled_path(str(path))
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.is_file():
-        raise ValueError(f"{path}: no such style model (a bundled name: "
-                         f"{', '.join(BUNDLED)}; a run folder or model.safetensors)")  # fmt: skip
-    state, config = load_safetensors_with_config(path, FORMAT)
-    model = TransformNet(FastStyleConfig.from_dict(config))
-    model.load_state_dict(state)
-    return model.eval()
+    return load_run_model(path, FORMAT, lambda c: TransformNet(FastStyleConfig.from_dict(c)),
+                          f"a style model: a bundled name ({', '.join(BUNDLED) or 'none'}), "
+                          "a run folder or model.safetensors")  # fmt: skip
 
 
 def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,

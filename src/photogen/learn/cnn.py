@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
 from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
-from photogen.core.weights import load_safetensors_with_config, save_safetensors
+from photogen.core.weights import load_run_model, save_safetensors
 from photogen.learn.data import ImageSet, load_dataset
 from photogen.learn.loop import (
     Position,
@@ -84,15 +84,8 @@ def save_cnn(model: SmallCNN, path: Path, meta: dict) -> None:
 
 def load_cnn(path: str | Path) -> SmallCNN:
     """A model written by :func:`train_cnn` (run folder or ``model.safetensors``), in eval mode."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.is_file():
-        raise ValueError(f"{path}: no such model file")
-    state, config = load_safetensors_with_config(path, FORMAT)
-    model = SmallCNN(**config)
-    model.load_state_dict(state)
-    return model.eval()
+    return load_run_model(path, FORMAT, lambda config: SmallCNN(**config),
+                          "a cnn run folder or model.safetensors")  # fmt: skip
 
 
 @torch.no_grad()

@@ -26,7 +26,7 @@ from photogen.core.training import (
     save_checkpoint,
     seed_everything,
 )
-from photogen.core.weights import load_safetensors_with_config, save_safetensors
+from photogen.core.weights import load_run_model, save_safetensors
 from photogen.pixelcnn.data import PatchSampler, load_source
 from photogen.pixelcnn.model import PixelCNN, PixelCNNConfig
 
@@ -62,15 +62,8 @@ def save_model(model: PixelCNN, path: Path, meta: dict) -> None:
 
 def load_model(path: str | Path) -> PixelCNN:
     """A trained PixelCNN from ``model.safetensors`` or its run folder."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.is_file():
-        raise ValueError(f"{path}: no such model (a pixelcnn run folder or model.safetensors)")
-    state, config = load_safetensors_with_config(path, "photogen-pixelcnn")
-    model = PixelCNN(PixelCNNConfig(**config))
-    model.load_state_dict(state)
-    return model.eval()
+    return load_run_model(path, "photogen-pixelcnn", lambda c: PixelCNN(PixelCNNConfig(**c)),
+                          "a pixelcnn run folder or model.safetensors")  # fmt: skip
 
 
 def sample_grid(samples: torch.Tensor, cols: int = 4, pad: int = 2) -> torch.Tensor:
