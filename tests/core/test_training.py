@@ -1,6 +1,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from photogen.core.training import load_checkpoint, save_checkpoint, seed_everything
@@ -33,3 +34,36 @@ def test_resume_continues_exactly(tmp_path):
     resumed = _train(model2, opt2, 4)
     assert torch.equal(straight, resumed)
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_a_training_run_resumes_its_random_numbers_and_refuses_a_leftover(tmp_path,
+                                                                          monkeypatch):  # fmt: skip
+    """TrainingRun: a checkpoint continues the random numbers exactly (its own per-rank
+    states, or an older single-process checkpoint's); an existing run is refused without
+    resume; a trainer that is not distributed ignores torchrun's environment."""
+    from photogen.core.training import LeftoverRunError, TrainingRun, save_checkpoint
+
+    net = torch.nn.Linear(2, 2)
+    job = TrainingRun(tmp_path / "run", False, seed=3)
+    job.seed_rank()
+    torch.rand(5)
+    job.save(model=net, step=1)
+    expected = torch.rand(4)
+    with pytest.raises(LeftoverRunError):
+        TrainingRun(tmp_path / "run", False, seed=3)
+    again = TrainingRun(tmp_path / "run", True, seed=3)
+    again.seed_rank()
+    torch.rand(9)  # whatever happened before the restore
+    assert again.restore(model=net)["step"] == 1
+    assert torch.equal(torch.rand(4), expected)
+    old = tmp_path / "old"
+    old.mkdir()
+    torch.manual_seed(5)
+    save_checkpoint(old / "checkpoint.pt", model=net, step=2)  # "rng" only
+    expected = torch.rand(3)
+    TrainingRun(old, True, seed=0).restore(model=net)
+    assert torch.equal(torch.rand(3), expected)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    solo = TrainingRun(tmp_path / "solo", False, seed=0, distributed=False)
+    assert (solo.world, solo.rank, solo.main) == (1, 0, True)

@@ -188,3 +188,27 @@ def test_a_video_through_a_style_network_with_the_temporal_blend(content_dir, st
     assert len(outs[False]) == len(outs[True]) == 12
     inputs = [f.image for f in read_frames(clip)]
     assert warping_error(outs[False], inputs) < warping_error(outs[True], inputs)
+
+
+def test_training_under_torchrun_two_cpu_processes(content_dir, style_file, tmp_path):
+    """torchrun: two processes draw different batches (their random states differ in the
+    checkpoint), the weights stay one (DistributedDataParallel), rank 0 writes once."""
+    import os
+    import subprocess
+    import sys
+
+    from photogen.cli.studio import free_port
+
+    run = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", str(free_port()), "-m", "photogen.cli.main", "stylize", "train",
+           str(style_file), "--name", str(run), "--content", str(content_dir), "--steps", "2",
+           "--size", "64", "--batch-size", "1", "--save-every", "2", "--threads", "1",
+           "-q"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 2 and len(ckpt["rng_all"]) == 2
+    assert not torch.equal(ckpt["rng_all"][0]["torch"], ckpt["rng_all"][1]["torch"])
+    assert load_model(run).config.channels == (16, 32, 64)

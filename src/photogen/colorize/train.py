@@ -39,15 +39,7 @@ from photogen.colorize.hints import recolor, simulate_hints
 from photogen.colorize.prior import load_prior, save_prior
 from photogen.colorize.runfiles import plot_run, save_weights, val_gallery, write_log
 from photogen.core.atomic import write_text_atomic
-from photogen.core.training import (
-    gather_rng_states,
-    init_distributed,
-    load_checkpoint,
-    open_run_dir,
-    restore_rank_rng,
-    save_checkpoint,
-    seed_everything,
-)
+from photogen.core.training import TrainingRun
 
 HINT_LR_FACTOR = 4.0  # the hint branch's learning rate over the decoder's
 HINT_LOSS_WEIGHT = 9.0  # extra weight of the pixels under a simulated hint
@@ -245,11 +237,9 @@ def train(
     ``gallery/index.html`` (validation colorizations) and ``config.json``.
     """
     cfg = cfg.resolved()
-    world, rank, device = init_distributed(device)
-    main = rank == 0
-    run_dir, ckpt_path = open_run_dir(cfg.run_dir, resume)
-
-    seed_everything(cfg.seed + rank)
+    job = TrainingRun(cfg.run_dir, resume, cfg.seed, device)
+    world, device, main, run_dir = job.world, job.device, job.main, job.dir
+    job.seed_rank()
     images, paths = load_photos(
         cfg.data, cfg.cache_side, min(64, cfg.crop), on_error=log if main else lambda m: None
     )
@@ -274,18 +264,12 @@ def train(
     groups = param_groups(model, cfg.lr, cfg.freeze_encoder)
     opt = torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, cfg.steps))
-    net = _Logits(model)
-    if world > 1:
-        net = nn.parallel.DistributedDataParallel(
-            net, device_ids=[device.index] if device.type == "cuda" else None
-        )
+    net = job.wrap(_Logits(model))
 
     step, rows = 0, []
-    if resume:
-        payload = load_checkpoint(ckpt_path, restore_rng=False, model=model, optimizer=opt)
-        sched.load_state_dict(payload["scheduler"])
+    payload = job.restore(model=model, optimizer=opt, scheduler=sched)
+    if payload is not None:
         step, rows = int(payload["step"]), list(payload["log"])
-        restore_rank_rng(payload["rng_all"], rank, cfg.seed, step)
     if main:
         config = {**asdict(cfg), "world_size": world, "images": len(images)}
         write_text_atomic(run_dir / "config.json", json.dumps(config, indent=2))
@@ -296,17 +280,8 @@ def train(
     val_rgb = center_crops(val_images, cfg.crop) if val_images else None
 
     def checkpoint() -> None:
-        all_rng = gather_rng_states(world)
+        job.save(model=model, optimizer=opt, scheduler=sched, step=step, log=rows)
         if main:
-            save_checkpoint(
-                ckpt_path,
-                model=model,
-                optimizer=opt,
-                scheduler=sched,
-                step=step,
-                log=rows,
-                rng_all=all_rng,
-            )
             meta = {"steps": step, "crop": cfg.crop, "temperature": 0.38}
             save_weights(model, run_dir / "model.safetensors", cfg.model, meta)
             write_log(run_dir / "log.csv", rows)
@@ -350,8 +325,7 @@ def train(
             bar.set_postfix(loss=f"{value:.3f}")
         if step % cfg.save_every == 0 or step == cfg.steps:
             checkpoint()
-    if world > 1:
-        dist.barrier()
+    job.finish()
     return {
         "steps": step,
         "final_loss": rows[-1]["loss"] if rows else None,

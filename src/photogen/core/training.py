@@ -151,3 +151,60 @@ def gather_rng_states(world: int) -> list[dict[str, Any]]:
     states: list[Any] = [None] * world
     dist.all_gather_object(states, rng_state())
     return states
+
+
+class TrainingRun:
+    """The skeleton every trainer shares: the distributed set-up when launched by ``torchrun``
+    (rank 0 writes), the run folder (an existing run refused without ``resume``), a seed per
+    rank, the resume of a checkpoint with each rank's random numbers, the checkpoint that
+    gathers them, and the barrier at the end.
+
+    ``seed_rank()`` is left to the trainer (where it seeds decides which draws come first)."""
+
+    def __init__(self, run_dir: str | os.PathLike, resume: bool, seed: int,
+                 device: torch.device | str = "cpu", distributed: bool = True):  # fmt: skip
+        device = torch.device(device)
+        # a trainer that is not distributed runs as one process whatever the environment says
+        self.world, self.rank, self.device = (init_distributed(device) if distributed
+                                              else (1, 0, device))  # fmt: skip
+        self.main = self.rank == 0
+        self.dir, self.checkpoint_path = open_run_dir(run_dir, resume)
+        self.resume, self.seed = resume, seed
+
+    def seed_rank(self) -> torch.Generator:
+        """Seed this process (``seed + rank``); a generator seeded the same way."""
+        return seed_everything(self.seed + self.rank)
+
+    def restore(self, **objects: Any) -> dict | None:
+        """When resuming: the checkpoint's ``objects`` loaded and this rank's random numbers
+        continued; the payload (None when not resuming)."""
+        if not self.resume:
+            return None
+        payload = load_checkpoint(self.checkpoint_path, restore_rng=False, **objects)
+        if "rng_all" in payload:
+            step = int(payload.get("step", 0))  # only seeds a rank the checkpoint lacks
+            restore_rank_rng(payload["rng_all"], self.rank, self.seed, step)
+        else:  # a single-process checkpoint of before
+            set_rng_state(payload["rng"])
+        return payload
+
+    def save(self, **objects: Any) -> None:
+        """Checkpoint (collective: every rank calls it): the ranks' random numbers gathered,
+        rank 0 writes atomically."""
+        states = gather_rng_states(self.world)
+        if self.main:
+            save_checkpoint(self.checkpoint_path, rng_all=states, **objects)
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``module`` in DistributedDataParallel when there are several processes."""
+        if self.world == 1:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def finish(self) -> None:
+        """Wait for every rank (the last checkpoint is written before any returns)."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()

@@ -23,7 +23,7 @@ import torch
 from photogen.core.atomic import write_text_atomic
 from photogen.core.image import list_images, read_image, save_image
 from photogen.core.resample import resize
-from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
+from photogen.core.training import TrainingRun
 from photogen.core.weights import load_run_model, save_safetensors
 from photogen.faststyle.network import FastStyleConfig, TransformNet
 from photogen.gatys.losses import content_loss, style_loss, style_targets, tv_loss
@@ -103,8 +103,9 @@ def content_photos(folders: list[str] | None = None, side: int = 320) -> list[to
 
 
 def random_batch(photos: list[torch.Tensor], n: int, size: int,
-                 gen: torch.Generator) -> torch.Tensor:  # fmt: skip
-    """``n`` random crops (a random scale, then ``size`` x ``size``) with random flips."""
+                 gen: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    """``n`` random crops (a random scale, then ``size`` x ``size``) with random flips, drawn
+    from ``gen`` (default the global generator)."""
     out = []
     for _ in range(n):
         img = photos[int(torch.randint(len(photos), (), generator=gen))]
@@ -142,10 +143,12 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
           log: Callable[[str], None] = print,
           stop_after: int | None = None) -> Path:  # fmt: skip
     """Train (or resume) a style network into ``run_dir``; returns ``model.safetensors``.
-    ``stop_after``: leave after that many steps of this call (tests of resuming)."""
+    ``stop_after``: leave after that many steps of this call (tests of resuming). Under
+    ``torchrun`` each process draws its own batches (seed + rank) and the gradients are
+    averaged (DistributedDataParallel); rank 0 writes."""
     config.validate()
-    device = torch.device(device)
-    run, ckpt = open_run_dir(run_dir, resume)
+    job = TrainingRun(run_dir, resume, config.seed, device)
+    device, run = job.device, job.dir
     spec = NETWORKS[config.network]
     style_layers = dict(spec.style_layers)
     content_layer = config.content_layer or FAST_CONTENT.get(config.network, spec.content_layer)
@@ -159,28 +162,31 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
     style = resize(style, (max(16, round(h * s)), max(16, round(w * s)))).to(device)
     with torch.no_grad():
         targets = style_targets({k: v for k, v in extractor(style).items() if k in style_layers})
-    seed_everything(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = TransformNet(FastStyleConfig(tuple(config.channels), config.blocks)).to(device)
+    net = job.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    job.seed_rank()  # the batches: the global generator, its state per rank in checkpoints
     step, log_rows = 0, []
-    if resume:
-        payload = load_checkpoint(ckpt, model=model, optimizer=opt)
+    payload = job.restore(model=model, optimizer=opt)
+    if payload is not None:
         step, log_rows = int(payload["step"]), list(payload["log"])
-        gen.set_state(payload["data_rng"])
-    write_text_atomic(run / "config.json", json.dumps(asdict(config), indent=2))
+    if job.main:
+        write_text_atomic(run / "config.json", json.dumps(asdict(config), indent=2))
     photos = content_photos(content)
     from photogen.core.samples import available_samples, load_sample
 
     here = available_samples()  # the gallery: the first four held-out photos installed
     held = [resize(load_sample(n), (256, 256)) for n in HELD_OUT if n in here][:4]
+    if not job.main:
+        log = lambda message: None  # noqa: E731 - rank 0 speaks
     log(f"{len(photos)} content photos, style {config.style}, {config.network}, "
-        f"{config.steps} steps from step {step}")  # fmt: skip
+        f"{config.steps} steps from step {step}, {job.world} process(es)")  # fmt: skip
     model.train()
     t0, done_here = time.perf_counter(), 0
     while step < config.steps:
-        x = random_batch(photos, config.batch, config.size, gen).to(device)
-        y = model(x)
+        x = random_batch(photos, config.batch, config.size).to(device)
+        y = net(x)
         with torch.no_grad():
             target_c = extractor(x)[content_layer]
         feats = extractor(y)
@@ -203,12 +209,12 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
                 f"style {float(ls):.3g}), {rate:.2f} steps/s")  # fmt: skip
         last = step == config.steps or (stop_after is not None and done_here >= stop_after)
         if step % config.save_every == 0 or last:
-            save_checkpoint(ckpt, model=model, optimizer=opt, step=step, log=log_rows,
-                            data_rng=gen.get_state())  # fmt: skip
-            save_model(model, run / "model.safetensors",
-                       {"style": Path(config.style).name, "steps": step,
-                        "network": config.network})  # fmt: skip
-        if step % config.gallery_every == 0 or last:
+            job.save(model=model, optimizer=opt, step=step, log=log_rows)
+            if job.main:
+                save_model(model, run / "model.safetensors",
+                           {"style": Path(config.style).name, "steps": step,
+                            "network": config.network})  # fmt: skip
+        if job.main and (step % config.gallery_every == 0 or last):
             model.eval()
             with torch.no_grad():
                 grid = torch.cat([torch.cat([h_, model(h_.to(device)).cpu()], -2) for h_ in held],
@@ -217,5 +223,7 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
             model.train()
         if stop_after is not None and done_here >= stop_after:
             break
-    write_text_atomic(run / "log.json", json.dumps(log_rows))
+    if job.main:
+        write_text_atomic(run / "log.json", json.dumps(log_rows))
+    job.finish()
     return run / "model.safetensors"

@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
-from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
+from photogen.core.training import TrainingRun
 from photogen.core.weights import load_run_model, save_safetensors
 from photogen.learn.data import ImageSet, load_dataset
 from photogen.learn.loop import (
@@ -146,10 +146,11 @@ def train_cnn(
     """Train (or resume) the run in ``cfg.run_dir``; return a summary with the test accuracy."""
     from photogen.learn.figures import write_cnn_report
 
-    run, ckpt = open_run_dir(cfg.run_dir, resume)
+    job = TrainingRun(cfg.run_dir, resume, cfg.seed, device, distributed=False)
+    run = job.dir
     data = data or load_dataset(cfg.dataset, cfg.limit, cfg.test_limit)
     flips = cfg.flips if cfg.flips is not None else data.name == "fashion-mnist"
-    seed_everything(cfg.seed)
+    job.seed_rank()
     model = SmallCNN(
         data.channels, len(data.classes), data.size, cfg.width, cfg.hidden, cfg.dropout
     ).to(device)
@@ -160,8 +161,8 @@ def train_cnn(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
     )
     pos, rows, sums = Position(), [], {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-    if resume:
-        payload = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched)
+    payload = job.restore(model=model, optimizer=opt, scheduler=sched)
+    if payload is not None:
         pos, rows, sums = Position(**payload["position"]), list(payload["log"]), payload["sums"]
     write_text_atomic(run / "config.json", json.dumps({**asdict(cfg), "flips": flips}, indent=2))
     log(
@@ -170,8 +171,7 @@ def train_cnn(
     )
 
     def checkpoint() -> None:
-        save_checkpoint(
-            ckpt,
+        job.save(
             model=model,
             optimizer=opt,
             scheduler=sched,

@@ -27,7 +27,7 @@ from photogen.core.atomic import write_csv_atomic, write_text_atomic
 from photogen.core.frechet import frechet_distance
 from photogen.core.gallery import Section, Tile, pyplot, save_figure, write_gallery
 from photogen.core.image import save_image
-from photogen.core.training import load_checkpoint, open_run_dir, save_checkpoint, seed_everything
+from photogen.core.training import TrainingRun
 from photogen.core.weights import save_safetensors
 from photogen.learn.cnn import CNNConfig, load_cnn, train_cnn
 from photogen.learn.data import ImageSet, load_dataset
@@ -152,7 +152,8 @@ def train_gan(
     data: ImageSet | None = None,
 ) -> dict:
     """Train (or resume) the run in ``cfg.run_dir``; return a summary with the last score."""
-    run, ckpt = open_run_dir(cfg.run_dir, resume)
+    job = TrainingRun(cfg.run_dir, resume, cfg.seed, device, distributed=False)
+    run = job.dir
     data = data or load_dataset(cfg.dataset, cfg.limit, cfg.test_limit)
     judge = _get_judge(cfg, data, run, device, log, progress).cpu()
     if judge.config["size"] != data.size:
@@ -160,13 +161,13 @@ def train_gan(
             f"--judge was trained on {judge.config['size']}px images, data are {data.size}px"
         )
     k = len(data.classes) if cfg.conditional else 0
-    seed_everything(cfg.seed)
+    job.seed_rank()
     G = Generator(cfg.nz, data.size, data.channels, cfg.ngf, k).to(device)
     D = Discriminator(data.size, data.channels, cfg.ndf, k).to(device)
     opt_g, opt_d = make_optimizers(G, D, cfg.lr, cfg.beta1)
     pos, rows, steps = Position(), [], []
-    if resume:
-        payload = load_checkpoint(ckpt, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
+    payload = job.restore(G=G, D=D, opt_g=opt_g, opt_d=opt_d)
+    if payload is not None:
         pos, rows = Position(**payload["position"]), list(payload["log"])
         steps = [tuple(s) for s in payload["steps"].tolist()]
     n_eval = min(cfg.eval_samples, len(data.test_x))
@@ -185,8 +186,7 @@ def train_gan(
     )
 
     def checkpoint() -> None:
-        save_checkpoint(
-            ckpt,
+        job.save(
             G=G,
             D=D,
             opt_g=opt_g,

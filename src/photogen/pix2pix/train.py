@@ -27,15 +27,7 @@ import torch.distributed as dist
 from torch import nn
 
 from photogen.core.atomic import write_text_atomic
-from photogen.core.training import (
-    gather_rng_states,
-    init_distributed,
-    load_checkpoint,
-    open_run_dir,
-    restore_rank_rng,
-    save_checkpoint,
-    seed_everything,
-)
+from photogen.core.training import TrainingRun
 from photogen.pix2pix.data import AlignedDataset, collate, epoch_order, find_pairs
 from photogen.pix2pix.networks import define_D, define_G, init_weights, min_input_size
 from photogen.pix2pix.runfiles import plot_losses, save_generator, write_log, write_triplets
@@ -126,9 +118,8 @@ def train(
     """
     on_error = on_error or log
     cfg = cfg.check()
-    world, rank, device = init_distributed(device)
-    main = rank == 0
-    run_dir, ckpt_path = open_run_dir(cfg.run_dir, resume)
+    job = TrainingRun(cfg.run_dir, resume, cfg.seed, device)
+    world, device, main, run_dir = job.world, job.device, job.main, job.dir
 
     pairs = find_pairs(cfg.data, "train")
     dataset = AlignedDataset(
@@ -151,25 +142,17 @@ def train(
     rule = linear_decay(cfg.n_epochs, cfg.n_epochs_decay)
     schedG = torch.optim.lr_scheduler.LambdaLR(optG, rule)
     schedD = torch.optim.lr_scheduler.LambdaLR(optD, rule)
-    netG, pairD = G, DiscriminatorPair(D)
-    if world > 1:
-        ids = [device.index] if device.type == "cuda" else None
-        netG = nn.parallel.DistributedDataParallel(G, device_ids=ids)
-        pairD = nn.parallel.DistributedDataParallel(pairD, device_ids=ids)
+    netG, pairD = job.wrap(G), job.wrap(DiscriminatorPair(D))
     step_fn = Pix2PixStep(
         netG, pairD, optG, optD, cfg.lambda_l1, cfg.gan_mode, D, cfg.bf16, cfg.channels_last
     )
 
     epoch, batch_pos, step, rows = 0, 0, 0, []
-    seed_everything(cfg.seed + rank)
-    if resume:
-        payload = load_checkpoint(
-            ckpt_path, restore_rng=False, G=G, D=D, optG=optG, optD=optD, schedG=schedG,
-            schedD=schedD,
-        )  # fmt: skip
+    job.seed_rank()
+    payload = job.restore(G=G, D=D, optG=optG, optD=optD, schedG=schedG, schedD=schedD)
+    if payload is not None:
         epoch, batch_pos, step = (int(payload[k]) for k in ("epoch", "batch", "step"))
         rows = list(payload["log"])
-        restore_rank_rng(payload["rng_all"], rank, cfg.seed, step)
     total_epochs = cfg.n_epochs + cfg.n_epochs_decay
     per_rank = max(1, len(dataset) // world)
     batches_per_epoch = -(-per_rank // cfg.batch_size)
@@ -187,13 +170,10 @@ def train(
         )
 
     def checkpoint() -> None:
-        all_rng = gather_rng_states(world)
+        job.save(G=G, D=D, optG=optG, optD=optD, schedG=schedG, schedD=schedD, epoch=epoch,
+                 batch=batch_pos, step=step, log=rows)  # fmt: skip
         if not main:
             return
-        save_checkpoint(
-            ckpt_path, G=G, D=D, optG=optG, optD=optD, schedG=schedG, schedD=schedD,
-            epoch=epoch, batch=batch_pos, step=step, log=rows, rng_all=all_rng,
-        )  # fmt: skip
         meta = {
             "netG": cfg.netG, "norm": cfg.norm, "direction": cfg.direction,
             "crop_size": cfg.crop_size, "steps": step, "epoch": epoch,
@@ -219,7 +199,7 @@ def train(
     try:
         while epoch < total_epochs and step < total_steps:
             dataset.epoch = epoch
-            order = epoch_order(len(dataset), cfg.seed, epoch, rank, world)
+            order = epoch_order(len(dataset), cfg.seed, epoch, job.rank, world)
             chunks = [order[i : i + cfg.batch_size] for i in range(0, per_rank, cfg.batch_size)]
             pending = pool.submit(lambda c: collate([dataset[i] for i in c]), chunks[batch_pos])
             while batch_pos < len(chunks) and step < total_steps:
@@ -259,8 +239,7 @@ def train(
         pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    if world > 1:
-        dist.barrier()
+    job.finish()
     return {
         "steps": step,
         "epoch": epoch,

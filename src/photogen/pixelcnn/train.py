@@ -20,12 +20,7 @@ import torch
 from photogen.core.atomic import write_csv_atomic, write_text_atomic
 from photogen.core.gallery import pyplot, save_figure
 from photogen.core.image import save_image
-from photogen.core.training import (
-    load_checkpoint,
-    open_run_dir,
-    save_checkpoint,
-    seed_everything,
-)
+from photogen.core.training import TrainingRun
 from photogen.core.weights import load_run_model, save_safetensors
 from photogen.pixelcnn.data import PatchSampler, load_source
 from photogen.pixelcnn.model import PixelCNN, PixelCNNConfig
@@ -120,7 +115,8 @@ def train(
     """Train (or resume) the run in ``cfg.run_dir``; return a summary."""
     from photogen.pixelcnn.sample import sample_fast
 
-    run, ckpt = open_run_dir(cfg.run_dir, resume)
+    job = TrainingRun(cfg.run_dir, resume, cfg.seed, device, distributed=False)
+    run = job.dir
     source = load_source(cfg.source, cfg.size, cfg.grey)
     sampler = PatchSampler(source, cfg.patch, cfg.flips)
     mcfg = PixelCNNConfig(
@@ -128,12 +124,12 @@ def train(
         first_kernel=cfg.first_kernel, output=cfg.output, mixtures=cfg.mixtures,
         num_classes=source.num_classes if cfg.conditional else 0,
     )  # fmt: skip
-    seed_everything(cfg.seed)
+    job.seed_rank()
     model = PixelCNN(mcfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, rows = 0, []
-    if resume:
-        payload = load_checkpoint(ckpt, model=model, optimizer=opt)
+    payload = job.restore(model=model, optimizer=opt)
+    if payload is not None:
         step, rows = int(payload["step"]), list(payload["log"])
     write_text_atomic(
         run / "config.json", json.dumps({**asdict(cfg), "model": mcfg.to_dict()}, indent=2)
@@ -142,7 +138,7 @@ def train(
         f"{sum(p.numel() for p in model.parameters()):,} parameters")  # fmt: skip
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt, model=model, optimizer=opt, step=step, log=rows)
+        job.save(model=model, optimizer=opt, step=step, log=rows)
         save_model(model, run / "model.safetensors", {"steps": step, "patch": cfg.patch})
         write_csv_atomic(
             run / "log.csv", rows, ["step", "bits_per_dim", "val_bits_per_dim", "seconds"]
