@@ -150,3 +150,14 @@ def print_peak() -> None:
         f"this machine: {rates} (2048^3 matmul), copy {p['copy_gbps']:.1f} GB/s (256 MiB); "
         f"{p['threads']} threads; CPU flags: {p['flags']}"
     )
+
+
+def profiled_flops(fn, *args):
+    """``(result, flops)``: ``fn(*args)`` run once under PyTorch's profiler, with the floating
+    point operations it counts (matrix products and convolutions: what bounds these methods;
+    element-wise work is not counted, so the share of peak is a lower bound)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        out = fn(*args)
+    return out, sum(e.flops for e in prof.key_averages() if e.flops)

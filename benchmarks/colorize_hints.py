@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from _common import print_peak  # noqa: E402
 
 from photogen.colorize import propagate as P  # noqa: E402
 from photogen.colorize.pipeline import guided_ab, load_model, predict_ab, takes_hints  # noqa: E402
@@ -169,6 +169,9 @@ def main() -> None:
         cfg = replace(cfg, floor=args.floor)
     photos = held_out(args.photos)[: args.limit]
     print(f"CPU flags: {cpu_flags()}; torch threads {torch.get_num_threads()}")
+    # a click's cost is the sparse solve (memory-bound); the network's share of peak:
+    # benchmarks/colorize.py
+    print_peak()
     print(f"{len(photos)} held-out colour photos; {cfg}")
     for spec in args.models:
         model = load_model(spec).float()

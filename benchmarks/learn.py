@@ -15,17 +15,24 @@ Needs Debian's dataset-fashion-mnist.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from photogen.learn.cnn import CNNConfig, SmallCNN, cnn_step, train_cnn
-from photogen.learn.data import load_dataset
-from photogen.learn.gan import Discriminator, Generator, gan_step, make_optimizers
-from photogen.learn.mlp import MLP
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import against_peak, conv_flops, print_peak  # noqa: E402
+
+from photogen.learn.cnn import CNNConfig, SmallCNN, cnn_step, train_cnn  # noqa: E402
+from photogen.learn.data import load_dataset  # noqa: E402
+from photogen.learn.gan import Discriminator, Generator, gan_step, make_optimizers  # noqa: E402
+from photogen.learn.mlp import MLP  # noqa: E402
+
+TRAIN_FACTOR = 3  # a training step: the forward pass, and about twice its work backwards
 
 
 def bench_mlp(steps: int = 2000) -> None:
@@ -87,6 +94,8 @@ def bench_cnn_epoch(data) -> None:
         f"CNN epoch (60,000 images): reference {times['reference']:.1f} s, photogen "
         f"{times['photogen']:.1f} s -> ratio {times['reference'] / times['photogen']:.2f}x"
     )
+    flops = TRAIN_FACTOR * conv_flops(SmallCNN(1, 10, 28), data.train_x[:64]) * len(order) / 64
+    against_peak("  photogen's CNN epoch (3x the forward's FLOPs)", flops, times["photogen"])
 
 
 def bench_gan_epoch(data, n: int = 20000) -> None:
@@ -120,6 +129,12 @@ def bench_gan_epoch(data, n: int = 20000) -> None:
         f"DCGAN, {n} images: reference {times['reference']:.1f} s, photogen "
         f"{times['photogen']:.1f} s -> ratio {times['reference'] / times['photogen']:.2f}x"
     )
+    G, D, z = Generator(64, 28, 1, 64), Discriminator(28, 1, 64), torch.randn(64, 64)
+    fake = G(z).detach()
+    # a GAN step: G forward, D on real and fake (and on fake again for G), each with backward
+    step = conv_flops(G, z) + 3 * conv_flops(D, fake)
+    against_peak("  photogen's DCGAN steps (3x the forwards' FLOPs)", TRAIN_FACTOR * step * n / 64,
+                 times["photogen"])  # fmt: skip
 
 
 def main() -> None:
@@ -130,6 +145,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_dataset("fashion-mnist")
+    print_peak()
     bench_mlp()
     bench_cnn_epoch(data)
     bench_gan_epoch(data)

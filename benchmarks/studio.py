@@ -16,10 +16,15 @@ import base64
 import json
 import os
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import against_peak, conv_flops, print_peak  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -125,6 +130,11 @@ def main() -> None:
     per_frame = args.seconds * 1000 / max(1, len(latencies))
     print(f"photogen studio: {per_frame:.1f} ms a frame, reference (direct call): "
           f"{ref:.1f} ms, ratio: {ref / per_frame:.2f}")  # fmt: skip
+    print_peak()
+    generator = engine.translator(model.name).model
+    flops = conv_flops(generator, torch.zeros(1, 3, 256, 256))
+    against_peak("the generator's convolutions, one frame at a time through the studio", flops,
+                 per_frame / 1000)  # fmt: skip
     print(f"resident memory: {rss_start:.0f} MiB idle, {warm:.0f} MiB after ~10 s of load, "
           f"{rss_end:.0f} MiB at end ({100 * (rss_end - warm) / warm:+.1f}% since warm-up); "
           f"every 5 s: {series}")  # fmt: skip

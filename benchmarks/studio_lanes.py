@@ -16,10 +16,15 @@ import base64
 import io
 import json
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import print_peak  # noqa: E402
 
 
 def run(two_lanes: bool, frames: int, steps: int) -> dict:
@@ -101,6 +106,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     print(f"CPU flags: {cpu_flags()}; torch threads {torch.get_num_threads()}")
+    # latency, not arithmetic: the generator's share of peak is in benchmarks/studio.py
+    print_peak()
     res = {lanes: run(lanes, args.frames, args.steps) for lanes in (True, False)}
     for lanes, r in res.items():
         name = "two lanes (photogen)" if lanes else "one lane (reference)"

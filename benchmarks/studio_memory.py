@@ -16,9 +16,14 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import print_peak  # noqa: E402
 
 
 def rss_anon_mib() -> float:
@@ -118,6 +123,8 @@ def main() -> None:
     half = rows[len(rows) // 2 :]
     slope = (half[-1] - half[0]) / max(1, len(half) - 1)
     print(f"threads {args.threads}; CPU flags: {cpu_flags()}")
+    # memory, not arithmetic: the networks' shares of peak are in studio.py and colorize.py
+    print_peak()
     print(f"photogen studio after {args.rounds} rounds: {rows[-1]:.0f} MiB, reference (after "
           f"round 1): {rows[0]:.0f} MiB, ratio {rows[-1] / rows[0]:.2f}; growth over the second "
           f"half: {slope:+.1f} MiB a round")  # fmt: skip

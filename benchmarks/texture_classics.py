@@ -18,17 +18,22 @@ The example is the source's top-left 128x128 crop resized to 64x64. Target: >= 2
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from photogen.classic import efros_leung as el
-from photogen.classic import heeger_bergen as hb
-from photogen.classic.quilting import QuiltingConfig, quilt
-from photogen.compare.texture import GramJudge, histogram_w1
-from photogen.core.samples import load_sample
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import against_peak, print_peak, profiled_flops  # noqa: E402
+
+from photogen.classic import efros_leung as el  # noqa: E402
+from photogen.classic import heeger_bergen as hb  # noqa: E402
+from photogen.classic.quilting import QuiltingConfig, quilt  # noqa: E402
+from photogen.compare.texture import GramJudge, histogram_w1  # noqa: E402
+from photogen.core.samples import load_sample  # noqa: E402
 
 
 def timed(fn):
@@ -113,6 +118,7 @@ def main() -> None:
         )
     times, outs = {}, {}
     print(f"{args.source}: 64x64 example -> 128x128, {args.threads} threads")
+    print_peak()
     for name, fn in runs.items():
         outs[name], times[name] = timed(fn)
         img = outs[name]
@@ -120,6 +126,17 @@ def main() -> None:
             f"  {name:30s} {times[name]:8.2f} s   Gram (random net) "
             f"{judge(img, example):.4f}   histogram W1 {histogram_w1(img, example):.2f}"
         )
+        if "naive" not in name:  # the profiler's own cost swamps the per-pixel loop
+            t = time.perf_counter()
+            _, flops = profiled_flops(fn)
+            seconds = time.perf_counter() - t
+            if flops:
+                against_peak(f"    {name} (products and convolutions only)", flops, seconds)
+            else:
+                print(
+                    f"    {name}: no matrix products or convolutions to count (histograms "
+                    "and FFTs: memory-bound)"
+                )
     same = torch.equal(outs["efros-leung (fast)"], outs["efros-leung (per-pixel naive)"])
     fast = times["efros-leung (fast)"]
     per_pixel = times["efros-leung (per-pixel naive)"] / fast

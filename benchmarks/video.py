@@ -19,10 +19,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import conv_flops, peak, print_peak  # noqa: E402
 
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
@@ -112,16 +116,23 @@ def engines(args) -> None:
         "colorize lite (EfficientNet-Lite0)": (load_model("lite"), (1, 1, 256, 256)),
     }
     g = torch.Generator().manual_seed(0)
-    print(f"\n{'network':<38}{'engine':<13}{'ms/frame':>9}{'speed-up':>10}{'max |diff|':>12}")
+    top = peak()["float32"]
+    print(f"\n{'network':<38}{'engine':<18}{'ms/frame':>9}{'speed-up':>10}{'max |diff|':>12}"
+          f"{'fp32 peak':>11}")  # fmt: skip
     for name, (module, shape) in nets.items():
         lo, hi = (-1.0, 1.0) if shape[1] == 3 else (0.0, 100.0)  # pix2pix [-1, 1], L [0, 100]
         xs = [lo + (hi - lo) * torch.rand(shape, generator=g) for _ in range(4)]
+        flops = conv_flops(module, xs[0])
         runners = {}
-        for engine in ("torch", "onnxruntime", "openvino"):
+        # each engine at float32, and at bf16 where it has it (--precision's choices)
+        for engine, precision in (("torch", "fp32"), ("onnxruntime", "fp32"),
+                                  ("openvino", "fp32"), ("torch", "bf16"),
+                                  ("openvino", "bf16")):  # fmt: skip
+            e = engine if precision == "fp32" else f"{engine} bf16"
             try:
-                runners[engine] = compile_module(module, xs[0], engine)
+                runners[e] = compile_module(module, xs[0], engine, precision=precision)
             except Exception as exc:  # noqa: BLE001 - a missing engine is reported, not fatal
-                print(f"{name:<38}{engine:<13} unavailable: {exc}")
+                print(f"{name:<38}{e:<18} unavailable: {exc}")
         times = {e: [] for e in runners}
         for r in range(args.repeats):  # interleaved, medians
             for e, run in runners.items():
@@ -134,7 +145,9 @@ def engines(args) -> None:
         for e, run in runners.items():
             med = statistics.median(times[e])
             diff = float((run(xs[0]) - ref_out).abs().max())
-            print(f"{name:<38}{e:<13}{med * 1000:>9.1f}{ref / med:>10.2f}{diff:>12.1e}")
+            share = 100 * flops / med / 1e9 / top
+            print(f"{name:<38}{e:<18}{med * 1000:>9.1f}{ref / med:>10.2f}{diff:>12.1e}"
+                  f"{share:>10.0f}%")  # fmt: skip
 
 
 def main() -> None:
@@ -148,6 +161,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads")
+    print_peak()
     if not args.skip_coherence:
         coherence(args)
     engines(args)
