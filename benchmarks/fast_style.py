@@ -20,6 +20,7 @@ from _common import against_peak, conv_flops, median, print_peak  # noqa: E402
 
 from photogen.core.device import set_threads  # noqa: E402
 from photogen.core.engines import ENGINES, compile_module  # noqa: E402
+from photogen.core.precision import BF16_ENGINES  # noqa: E402
 from photogen.core.resample import resize  # noqa: E402
 from photogen.core.samples import available_samples, load_sample  # noqa: E402
 from photogen.faststyle.network import FastStyleConfig, TransformNet  # noqa: E402
@@ -54,14 +55,19 @@ def main() -> None:
         paper = TransformNet(FastStyleConfig.paper()).eval()
         for name, net in (("slim (this model)", model), ("paper's size (untrained)", paper)):
             flops = conv_flops(net, x)
-            for engine in ENGINES:
+            # every engine at float32, and at bf16 where it has it (--precision's choices)
+            for engine, precision in [(e, "fp32") for e in ENGINES] + [
+                (e, "bf16") for e in BF16_ENGINES
+            ]:
+                label = engine if precision == "fp32" else f"{engine} bf16"
                 try:
-                    run = compile_module(net, x, engine)
-                except RuntimeError as exc:
-                    print(f"  {side}px {name} {engine}: skipped ({exc})")
+                    run = compile_module(net, x, engine, precision=precision)
+                except (RuntimeError, ValueError) as exc:
+                    print(f"  {side}px {name} {label}: skipped ({exc})")
                     continue
                 f = fps(run, x)
-                against_peak(f"  {side}px {name} {engine}: {f:.1f} frames/s", flops, 1 / f)
+                against_peak(f"  {side}px {name} {label}: {f:.1f} frames/s", flops, 1 / f,
+                             "bfloat16" if precision == "bf16" else "float32")  # fmt: skip
     # against Gatys at 256 px with its default evaluations
     spec = NETWORKS["efficientnet_lite0"]
     layers = [*spec.style_layers, spec.content_layer]

@@ -83,7 +83,17 @@ def coherence(args) -> None:
         ),  # fmt: skip
         "stylize": (lambda t: StylizeFrames([style], cfg, temporal=t), args.style_frames),
     }
-    print(f"{'clip':<20}{'method':<10}{'floor':>7}{'warp err':>17}{'ratio':>7}"
+    from photogen.faststyle.models import BUNDLED
+    from photogen.faststyle.train import load_model as load_fast
+    from photogen.faststyle.video import FastStyleFrames
+
+    fast_model = args.fast_model or next(iter(BUNDLED), None)
+    if fast_model:
+        fast = load_fast(fast_model)
+        methods["fast-style"] = (lambda t: FastStyleFrames(fast, t), args.frames)
+    if args.methods:
+        methods = {k: v for k, v in methods.items() if k in args.methods}
+    print(f"{'clip':<20}{'method':<11}{'floor':>7}{'warp err':>17}{'ratio':>7}"
           f"{'colourfulness':>18}{'ratio':>7}{'s/frame':>17}{'ratio':>7}")  # fmt: skip
     for cname, frames in clips(args.frames).items():
         for mname, (make, n) in methods.items():
@@ -96,7 +106,7 @@ def coherence(args) -> None:
             e0, e1 = warping_error(plain, clip) * 255, warping_error(smooth, clip) * 255
             c0 = statistics.mean(map(colourfulness, plain))
             c1 = statistics.mean(map(colourfulness, smooth))
-            print(f"{cname:<20}{mname:<10}{floor:>7.2f}{e0:>8.2f} -> {e1:<6.2f}{e0 / e1:>7.2f}"
+            print(f"{cname:<20}{mname:<11}{floor:>7.2f}{e0:>8.2f} -> {e1:<6.2f}{e0 / e1:>7.2f}"
                   f"{c0:>8.1f} -> {c1:<6.1f}{c1 / c0:>7.2f}{t_plain:>8.3f} -> {t_smooth:<6.3f}"
                   f"{t_smooth / t_plain:>7.2f}", flush=True)  # fmt: skip
 
@@ -158,6 +168,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-coherence", action="store_true")
+    ap.add_argument("--methods", nargs="*", help="colorize pix2pix stylize fast-style (all)")
+    ap.add_argument("--fast-model", help="fast style network (default: the first bundled)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads")
