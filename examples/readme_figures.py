@@ -2,6 +2,7 @@
 
 python examples/readme_figures.py            # a few minutes on 2 CPU cores
 python examples/readme_figures.py colorize   # only the colorization figure
+python examples/readme_figures.py fast-style # only the fast style figure (needs opencv-doc)
 """
 
 from __future__ import annotations
@@ -50,11 +51,43 @@ def colorize_figure(t: Path) -> None:
     save_image(torch.cat([r[..., :width] for r in rows], dim=2), OUT / "colorize.jpg")
 
 
+def fast_style_figure(t: Path) -> None:
+    """Held-out photos (never trained on): the photo, the bundled starry network (one pass),
+    Gatys' optimisation with starry_night at its defaults, the bundled pastel network."""
+    from photogen.faststyle.models import BUNDLED
+
+    starry = sample_path("starry_night")
+    rows = []
+    for name in ("chelsea", "fruits", "messi5"):
+        src = sample_path(name)
+        photo = read_image(src)
+        small = t / f"{name}.png"
+        save_image(resize(photo, (384, round(384 * photo.shape[-1] / photo.shape[-2]))), small)
+        cells = [small]
+        for model in ("starry", "gatys", "pastel"):
+            out = t / f"{name}_{model}.png"
+            if model == "gatys":
+                photogen("stylize", str(small), str(starry), "-o", str(out), "--max-size", "384")
+            elif model in BUNDLED:
+                photogen("stylize", str(small), "--model", model, "-o", str(out),
+                         "--precision", "fp32")  # fmt: skip
+            else:
+                continue
+            cells.append(out)
+        rows.append(strip(cells, height=220))
+    width = min(r.shape[-1] for r in rows)
+    save_image(torch.cat([r[..., :width] for r in rows], dim=2), OUT / "fast_style.jpg")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if sys.argv[1:] == ["colorize"]:
         with tempfile.TemporaryDirectory() as tmp:
             colorize_figure(Path(tmp))
+        return
+    if sys.argv[1:] == ["fast-style"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            fast_style_figure(Path(tmp))
         return
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -80,6 +113,7 @@ def main() -> None:
             strip([chelsea, ihc, t / "cat.png", t / "cat_colors.png"]), OUT / "stylize_chelsea.jpg"
         )
         colorize_figure(t)
+        fast_style_figure(t)
 
 
 if __name__ == "__main__":
