@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+import torch
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -221,3 +222,31 @@ def test_a_model_loading_for_one_visitor_does_not_hold_up_the_others(runs_dir):
         assert answer.status_code == 200 and not release.is_set()
         release.set()
         assert json.loads(ws.receive_text())["id"] == 1
+
+
+def test_the_studio_precision_reaches_every_network(fast_style_run):
+    """--precision bf16: the sketch generator, the colorizer and the fast style networks run
+    at bf16 (their pictures differ from fp32's, a little), results record it; the server
+    takes only a resolved precision."""
+    from photogen.studio.colorize import ColorizeService, find_colorizers
+    from photogen.studio.sketch import SketchEngine, example_drawing, find_models
+    from photogen.studio.style import FastStyles
+
+    photo = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    photo = torch.nn.functional.interpolate(photo, size=(64, 96), mode="bilinear")
+    out = {}
+    for precision in ("fp32", "bf16"):
+        sketch = SketchEngine(find_models([]), "cpu", precision)
+        model = next(iter(sketch.models.values()))
+        colour = ColorizeService(find_colorizers([]), "cpu", precision)
+        styles = FastStyles({"tiny": str(fast_style_run)}, torch.device("cpu"), precision)
+        drawing = example_drawing(model)
+        out[precision] = (sketch.translate(model.name, drawing), colour.colorize(photo, "lite"),
+                          styles.stylize("tiny", photo))  # fmt: skip
+    for a, b in zip(out["fp32"], out["bf16"], strict=True):
+        assert not torch.equal(a, b) and (a - b).abs().mean() < 4 / 255
+    state = create_app(StudioConfig(precision="bf16")).app.state  # inside the Guard
+    assert state.studio.settings("style", {})["precision"] == "bf16"
+    assert state.engine.precision == "bf16"
+    with pytest.raises(ValueError, match="fp32 or bf16"):
+        create_app(StudioConfig(precision="auto"))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photogen.cli.common import UsageError, info, setup_runtime
+from photogen.cli.common import (
+    UsageError,
+    add_precision_arg,
+    info,
+    resolve_precision,
+    setup_runtime,
+)
 from photogen.cli.paths import declare_paths
 
 
@@ -51,6 +57,13 @@ def add_parser(sub) -> None:
         default=None,
         help="the Live tab's inference engine (default: onnxruntime when installed)",
     )
+    add_precision_arg(
+        p,
+        default="fp32",
+        auto="bf16 where the device has native bf16 and the "
+        "bundled facades generator's answer to its example drawing is within "
+        "2/255 of fp32's, else fp32; for every network of the studio",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no request log")
     p.set_defaults(func=run)
     declare_paths(p, {"models": "runs", "db": "db", "pixelcnn": "model", "colorizers": "model",
@@ -89,6 +102,20 @@ def studio_auth(args: argparse.Namespace) -> str | None:
         raise UsageError(str(exc)) from None
 
 
+def _studio_probe(device):
+    """auto's comparison for the studio: the bundled facades generator on its example
+    drawing (what the page answers most often)."""
+
+    def probe(precision: str):
+        from photogen.studio.sketch import SketchEngine, example_drawing, find_models
+
+        engine = SketchEngine(find_models([]), device, precision)
+        model = next(iter(engine.models.values()))
+        return engine.translate(model.name, example_drawing(model))
+
+    return probe
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -105,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
         info(args, f"warning: serving on {args.host}: anyone who can reach this machine and "
                    "knows the password can use it (and its CPU)")  # fmt: skip
     device = setup_runtime(args)
+    precision = resolve_precision(args, device, _studio_probe(device))
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
+                                  precision=precision,
                                   auth=auth, allowed_hosts=args.allowed_host,
                                   db=args.db, pixelcnn=args.pixelcnn,
                                   colorizers=args.colorizers, engine=args.engine,

@@ -68,8 +68,10 @@ class ColorizeService:
     """Colorizers loaded once by name; the automatic colours of the last few photos kept, so
     that a click re-solves only the propagation."""
 
-    def __init__(self, specs: dict[str, str], device: torch.device | str = "cpu"):
+    def __init__(self, specs: dict[str, str], device: torch.device | str = "cpu",
+                 precision: str = "fp32"):  # fmt: skip
         self.specs, self.device = dict(specs), torch.device(device)
+        self.amp = torch.bfloat16 if precision == "bf16" else None  # autocast of the network
         self._models: dict[str, torch.nn.Module] = {}
         self._auto: OrderedDict[tuple, torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
@@ -125,7 +127,8 @@ class ColorizeService:
             if key in self._auto:
                 self._auto.move_to_end(key)
                 return self._auto[key]
-        ab = predict_ab(model, l_channel.to(self.device), 256, temperature=temperature).cpu()
+        ab = predict_ab(model, l_channel.to(self.device), 256, autocast=self.amp,
+                        temperature=temperature).cpu()  # fmt: skip
         with self._lock:
             self._auto[key] = ab
             while len(self._auto) > AUTO_CACHE:
@@ -168,7 +171,7 @@ class ColorizeService:
         auto = self._auto_ab(model, name, l_channel, float(temperature))
         wanted = ColourHints(points=points, strokes=marks)
         ab = guided_ab(model, l_channel.to(self.device), wanted, 256, auto_ab=auto.to(self.device),
-                       temperature=float(temperature))  # fmt: skip
+                       autocast=self.amp, temperature=float(temperature))  # fmt: skip
         return lab_to_rgb(torch.cat([l_channel, ab.cpu()], 1))
 
 

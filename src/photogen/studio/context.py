@@ -79,7 +79,8 @@ class Studio:
 
         return {"studio": {"tab": tab, "fields": dict(fields), "inputs": dict(inputs or {})},
                 "photogen": __version__, "torch": torch.__version__, "device": str(self.device),
-                "threads": torch.get_num_threads()}  # fmt: skip
+                "threads": torch.get_num_threads(),
+                "precision": self.config.precision}  # fmt: skip
 
     async def in_lane(self, fn: Callable[..., Any], *args) -> Awaitable[Any]:
         """``fn(*args)`` on the interactive lane."""

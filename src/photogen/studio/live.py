@@ -55,6 +55,12 @@ class LiveEngine:
         self._styled: dict[str, FastStyleFrames] = {}
         self._lock = threading.Lock()
 
+    def _precision(self, wanted: str) -> str:
+        """The studio's precision where the live engine has it (ONNX Runtime: float32)."""
+        from photogen.core.precision import BF16_ENGINES
+
+        return wanted if self.engine in BF16_ENGINES else "fp32"
+
     def models(self) -> list[dict]:
         """What the page offers: the generators, then the style networks."""
         out = [m.public() for m in self.sketch.models.values()]
@@ -68,7 +74,10 @@ class LiveEngine:
         with self._lock:
             if name not in self._styled:
                 model = self.styles.model(name)  # raises on an unknown name
-                self._styled[name] = FastStyleFrames(model, temporal=False, engine=self.engine)
+                self._styled[name] = FastStyleFrames(
+                    model, temporal=False, engine=self.engine,
+                    precision=self._precision(self.styles.precision),
+                )  # fmt: skip
             return self._styled[name]
 
     def frames(self, model: str) -> Pix2PixFrames:
@@ -76,8 +85,9 @@ class LiveEngine:
             if model not in self._frames:
                 translator = self.sketch.translator(model)  # raises on an unknown name
                 self._frames[model] = Pix2PixFrames(
-                    translator, SIDE, temporal=False, keep_size=False, engine=self.engine
-                )
+                    translator, SIDE, temporal=False, keep_size=False, engine=self.engine,
+                    precision=self._precision(translator.precision),
+                )  # fmt: skip
             return self._frames[model]
 
     def translate(

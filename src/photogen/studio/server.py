@@ -77,6 +77,8 @@ class StudioConfig:
             yielding to it between steps; False puts it behind the jobs (for comparison).
         max_pixels: the largest drawing or upload accepted (pixels).
         max_upload: the largest upload accepted (bytes).
+        precision: ``fp32`` or ``bf16`` for every network the studio runs (the CLI resolves
+            ``--precision auto`` before; :mod:`photogen.core.precision`).
     """
 
     host: str = "127.0.0.1"
@@ -94,6 +96,7 @@ class StudioConfig:
     two_lanes: bool = True  # False: frames queue behind jobs (the old studio; benchmarks)
     max_pixels: int = 4096 * 4096
     max_upload: int = 32 * 2**20
+    precision: str = "fp32"
 
 
 def _package_file(name: str) -> bytes:
@@ -103,14 +106,17 @@ def _package_file(name: str) -> bytes:
 def create_app(config: StudioConfig | None = None, engine: SketchEngine | None = None):
     """The studio as an ASGI app (FastAPI), wrapped in :class:`Guard`."""
     config = config or StudioConfig()
-    engine = engine or SketchEngine(find_models(config.models), config.device)
+    if config.precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16 here, got {config.precision!r}")
+    engine = engine or SketchEngine(find_models(config.models), config.device, config.precision)
     if config.workers < 1 or config.job_workers < 1:
         raise ValueError("workers and job_workers must be >= 1")
     pool = ThreadPoolExecutor(max_workers=config.job_workers, thread_name_prefix="studio-job")
     # frames, clicks: never behind a job
     lane = InteractiveLane(config.workers) if config.two_lanes else pool
     jobs = JobManager(pool, lane=lane if config.two_lanes else None, workers=config.job_workers)
-    colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device)
+    colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device,
+                                config.precision)  # fmt: skip
     studio = Studio(config, lane, jobs, engine.device, SESSION)
 
     @contextlib.asynccontextmanager
@@ -123,6 +129,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.engine, app.state.pool, app.state.jobs = engine, pool, jobs
+    app.state.studio = studio
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
@@ -187,7 +194,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
         return JSONResponse({"error": str(exc)}, status_code=422)
 
     add_sketch_routes(app, studio, engine)
-    fast = FastStyles(fast_models(config.style_models), engine.device)
+    fast = FastStyles(fast_models(config.style_models), engine.device, config.precision)
     add_live_routes(app, studio, LiveEngine(engine, config.engine, fast))
     add_style_routes(app, studio, fast)
     add_dream_routes(app, studio)

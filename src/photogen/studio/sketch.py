@@ -113,9 +113,10 @@ class SketchEngine:
     Thread-safe: the server calls :meth:`translate` from a worker thread.
     """
 
-    def __init__(self, models: list[SketchModel], device: torch.device | str = "cpu"):
+    def __init__(self, models: list[SketchModel], device: torch.device | str = "cpu",
+                 precision: str = "fp32"):  # fmt: skip
         self.models = {m.name: m for m in models}
-        self.device = torch.device(device)
+        self.device, self.precision = torch.device(device), precision
         self._loaded: dict[str, BatchTranslator] = {}
         self._lock = threading.Lock()
 
@@ -125,7 +126,8 @@ class SketchEngine:
         with self._lock:
             if name not in self._loaded:
                 G = load_generator(self.models[name].source)
-                self._loaded[name] = BatchTranslator(G.to(self.device), device=self.device)
+                self._loaded[name] = BatchTranslator(G.to(self.device), device=self.device,
+                                                     precision=self.precision)  # fmt: skip
             return self._loaded[name]
 
     def translate(self, name: str, drawing: torch.Tensor) -> torch.Tensor:

@@ -53,10 +53,10 @@ def fast_models(runs: list[str]) -> dict[str, str]:
 class FastStyles:
     """Fast style networks loaded once by name (thread-safe: a forward keeps no state)."""
 
-    def __init__(self, sources: dict[str, str], device: torch.device):
+    def __init__(self, sources: dict[str, str], device: torch.device, precision: str = "fp32"):
         import threading
 
-        self.sources, self.device = sources, device
+        self.sources, self.device, self.precision = sources, device, precision
         self._loaded: dict = {}
         self._lock = threading.Lock()
 
@@ -73,7 +73,11 @@ class FastStyles:
             return self._loaded[name]
 
     def stylize(self, name: str, photo: torch.Tensor) -> torch.Tensor:
-        return self.model(name).stylize(photo[:, :3].to(self.device)).cpu()
+        from photogen.core.precision import autocast
+
+        model = self.model(name)
+        with torch.no_grad(), autocast(self.precision, self.device):
+            return model.stylize(photo[:, :3].to(self.device)).float().cpu()
 
 
 def add_style_routes(app, studio: Studio, fast: FastStyles) -> None:
