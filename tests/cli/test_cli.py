@@ -186,8 +186,11 @@ def test_weights_list_and_offline_fetch(tmp_path, monkeypatch, capsys):
 def test_demo_fast_shows_every_method(tmp_path):
     assert main(["demo", "--fast", "--out", str(tmp_path), "-q"]) == 0
     page = (tmp_path / "index.html").read_text()
+    from photogen.faststyle.models import BUNDLED
+
     titles = ("Texture synthesis", "Classical texture", "Style transfer", "colorization",
-              "pix2pix", "PixelCNN", "Foundations", "Data-driven matching")  # fmt: skip
+              "pix2pix", "PixelCNN", "Foundations", "Data-driven matching", "DeepDream",
+              *(["fast style networks"] if BUNDLED else []))  # fmt: skip
     for title in titles:
         assert title in page, title
     assert (tmp_path / "pix2pix" / "run_facades" / "test" / "metrics.json").is_file()
