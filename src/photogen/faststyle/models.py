@@ -9,7 +9,13 @@ from photogen.core.weights import WeightsEntry
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
 # name -> (file, sha256, what it is)
-BUNDLED: dict[str, tuple[str, str, str]] = {}
+BUNDLED: dict[str, tuple[str, str, str]] = {
+    "pastel": (
+        "faststyle-pastel.safetensors",
+        "aa6d3fc8d8aa91a4e0cd24d3e38cd948e204c6c69db2ee3c4a8ad3735c255e2d",
+        "fast style network: GIMP's 'pastel' swirls (docs/models/faststyle-pastel.md)",
+    ),
+}
 
 
 def bundled_path(name: str) -> Path:
