@@ -168,6 +168,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-coherence", action="store_true")
+    ap.add_argument("--skip-engines", action="store_true")
     ap.add_argument("--methods", nargs="*", help="colorize pix2pix stylize fast-style (all)")
     ap.add_argument("--fast-model", help="fast style network (default: the first bundled)")
     args = ap.parse_args()
@@ -176,7 +177,8 @@ def main() -> None:
     print_peak()
     if not args.skip_coherence:
         coherence(args)
-    engines(args)
+    if not args.skip_engines:
+        engines(args)
 
 
 if __name__ == "__main__":

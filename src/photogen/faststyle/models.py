@@ -10,6 +10,11 @@ from photogen.core.weights import WeightsEntry
 _DATA = Path(__file__).resolve().parent.parent / "data"
 # name -> (file, sha256, what it is)
 BUNDLED: dict[str, tuple[str, str, str]] = {
+    "starry": (
+        "faststyle-starry.safetensors",
+        "1ea0e4dbbe8f797f712b08d5ac1cb0c6c2d1b03c9cc951d3123fdbaf3cbb1601",
+        "fast style network: van Gogh's Starry Night (docs/models/faststyle-starry.md)",
+    ),
     "pastel": (
         "faststyle-pastel.safetensors",
         "aa6d3fc8d8aa91a4e0cd24d3e38cd948e204c6c69db2ee3c4a8ad3735c255e2d",
