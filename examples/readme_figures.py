@@ -61,22 +61,23 @@ def fast_style_figure(t: Path) -> None:
     for name in ("chelsea", "fruits", "messi5"):
         src = sample_path(name)
         photo = read_image(src)
+        side = min(photo.shape[-2:])  # a centred square: every cell the same size
+        y, x = (photo.shape[-2] - side) // 2, (photo.shape[-1] - side) // 2
         small = t / f"{name}.png"
-        save_image(resize(photo, (384, round(384 * photo.shape[-1] / photo.shape[-2]))), small)
+        save_image(resize(photo[..., y : y + side, x : x + side], (320, 320)), small)
         cells = [small]
         for model in ("starry", "gatys", "pastel"):
             out = t / f"{name}_{model}.png"
             if model == "gatys":
-                photogen("stylize", str(small), str(starry), "-o", str(out), "--max-size", "384")
+                photogen("stylize", str(small), str(starry), "-o", str(out), "--max-size", "320")
             elif model in BUNDLED:
                 photogen("stylize", str(small), "--model", model, "-o", str(out),
                          "--precision", "fp32")  # fmt: skip
             else:
                 continue
             cells.append(out)
-        rows.append(strip(cells, height=220))
-    width = min(r.shape[-1] for r in rows)
-    save_image(torch.cat([r[..., :width] for r in rows], dim=2), OUT / "fast_style.jpg")
+        rows.append(strip(cells, height=240))
+    save_image(torch.cat(rows, dim=2), OUT / "fast_style.jpg")
 
 
 def main() -> None:
