@@ -496,9 +496,9 @@ def test_queue_eta_counts_the_workers_and_the_jobs_ahead():
 
 
 def test_a_queued_job_shows_when_it_starts_and_ends():
-    """Events, not sleeps: the running job stops after step 1 of 4; at one instant the queued
-    job of the same kind starts when the running one's 3 steps left are done and takes its
-    projected 4 steps; once a job finished, its duration is what the next one expects."""
+    """Events, not sleeps: the running job stops after step 2 of 8; at one instant the queued
+    job of the same kind starts when the running one's 6 steps left are done and takes its
+    projected 8 steps; once a job finished, its duration is what the next one expects."""
     import threading
 
     from photogen.studio.jobs import JobManager
@@ -508,25 +508,26 @@ def test_a_queued_job_shows_when_it_starts_and_ends():
     jobs = JobManager(pool)
     session = jobs.new_session()
 
-    def four_steps(report):
-        report(1, 4)
+    def eight_steps(report):
+        report(2, 8)
         stepped.set()
         release.wait(30)
-        for i in (2, 3, 4):
-            report(i, 4)
+        for i in range(3, 9):
+            report(i, 8)
         return torch.zeros(1, 3, 2, 2)
 
-    running = jobs.submit(session, "style", four_steps)
-    queued = jobs.submit(session, "style", four_steps)
+    running = jobs.submit(session, "style", eight_steps)
+    queued = jobs.submit(session, "style", eight_steps)
     assert stepped.wait(30)
-    now = running.started + 2.0  # 2 s a step so far
-    assert jobs.public(running)["starts"] is None
+    now = running.started + 2.5  # 1.25 s a step so far, 2 of 8 steps done
+    mine = jobs.public(running, now=now)
+    assert mine["starts"] is None and mine["eta"] == 7.5  # 6 steps left
     shown = jobs.public(queued, now=now)
     assert shown["position"] == 1
-    assert shown["starts"] == pytest.approx(6.0) and shown["eta"] == pytest.approx(14.0)
-    other = jobs.submit(session, "texture", four_steps)  # no texture job timed yet
+    assert shown["starts"] == 7.5 and shown["eta"] == 17.5  # then its projected 10 s
+    other = jobs.submit(session, "texture", eight_steps)  # no texture job timed yet
     assert jobs.public(other, now=now)["eta"] is None
-    assert jobs.public(other, now=now)["starts"] == pytest.approx(14.0)
+    assert jobs.public(other, now=now)["starts"] == 17.5
     release.set()
     for j in (running, queued, other):
         _wait_job(j)
@@ -566,3 +567,43 @@ def test_a_dream_job_is_the_library_s_dream_with_the_page_s_settings(app):
     assert r.status_code == 422 and "unknown layer 'nope'" in r.json()["error"]
     layers = c.get("/api/dream/layers").json()
     assert layers["default"] == DreamConfig().layer and "block6" in layers["layers"]
+
+
+def test_the_studio_wide_cap_and_failed_jobs_dropped_like_finished_ones():
+    """Events, not sleeps: with a cap of 3 jobs in the studio, a third visitor's fourth job
+    is refused although each visitor is within their own limit; a failed and a cancelled job
+    count as finished (dropped oldest first beyond ``per_session``, not held as active)."""
+    import threading
+
+    from photogen.studio.jobs import JobLimitError
+
+    pool = ThreadPoolExecutor(1)
+    release = threading.Event()
+    jobs = JobManager(pool, per_session=2, capacity=3)
+    a, b, c = jobs.new_session(), jobs.new_session(), jobs.new_session()
+
+    def held(report):
+        assert release.wait(30)
+        return torch.zeros(1, 3, 2, 2)
+
+    held_jobs = [jobs.submit(a, "t", held), jobs.submit(a, "t", held), jobs.submit(b, "t", held)]
+    with pytest.raises(JobLimitError, match="the studio is busy"):
+        jobs.submit(c, "t", held)
+    release.set()
+    for j in held_jobs:
+        _wait_job(j)
+
+    def broken(report):
+        raise RuntimeError("out of paint")
+
+    failed = jobs.submit(c, "t", broken)
+    cancelled = jobs.submit(c, "t", held)
+    cancelled.cancel.set()
+    pool.submit(lambda: None).result(timeout=30)  # one worker: both have run
+    assert failed.status == "error" and failed.error == "out of paint"
+    assert cancelled.status == "cancelled"
+    newest = jobs.submit(c, "t", held)  # 2 kept: the failed one (oldest) goes
+    pool.submit(lambda: None).result(timeout=30)
+    assert jobs.get(c, failed.id) is None and jobs.get(c, cancelled.id) is cancelled
+    assert jobs.get(c, newest.id) is newest
+    pool.shutdown(wait=True)

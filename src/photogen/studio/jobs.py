@@ -248,9 +248,9 @@ class JobManager:
     def public(self, job: Job, now: float | None = None) -> dict:
         """``job.public()`` with a queued job's start and end estimated from the running
         jobs' rates and the durations of past jobs of each kind (:func:`queue_eta`)."""
-        if job.status != "queued":
-            return job.public()
         now = time.monotonic() if now is None else now
+        if job.status != "queued":
+            return job.public(eta=job.remaining(now))
         with self._lock:
             running = [j.remaining(now) for j in self._queue_running()]
             queue = [j for j in self._queue if j.status == "queued"]
