@@ -212,3 +212,29 @@ def test_training_under_torchrun_two_cpu_processes(content_dir, style_file, tmp_
     assert ckpt["step"] == 2 and len(ckpt["rng_all"]) == 2
     assert not torch.equal(ckpt["rng_all"][0]["torch"], ckpt["rng_all"][1]["torch"])
     assert load_model(run).config.channels == (16, 32, 64)
+
+
+def test_a_diverged_run_stops_and_keeps_its_last_good_files(content_dir, style_file, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    """A loss that becomes NaN (the paper-size network at a high style weight did at step
+    ~255) stops training with one line, before the NaN weights overwrite the checkpoint and
+    the model of the last good step."""
+    import photogen.faststyle.train as T
+
+    calls = [0]
+    real_tv = T.tv_loss
+
+    def tv_then_nan(y):
+        calls[0] += 1
+        return real_tv(y) * (float("nan") if calls[0] >= 3 else 1.0)
+
+    monkeypatch.setattr(T, "tv_loss", tv_then_nan)
+    run = tmp_path / "run"
+    config = TrainConfig(style=str(style_file), steps=5, size=64, batch=1, style_size=96,
+                         save_every=2, gallery_every=100)  # fmt: skip
+    with pytest.raises(FloatingPointError, match="at step 3: training diverged; the files of "
+                                                 "step 2 are kept"):  # fmt: skip
+        train(config, run, content=[str(content_dir)], log=lambda m: None)
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 2
+    model = load_model(run)
+    assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -195,6 +195,12 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = False,
         ls = ls / config.batch
         lt = tv_loss(y)
         loss = config.content_weight * lc + sw * ls + tvw * lt
+        if not torch.isfinite(loss):  # a diverged run: stop before it overwrites good files
+            saved = step - step % config.save_every
+            raise FloatingPointError(
+                f"the loss became {float(loss)} at step {step + 1}: training diverged; the "
+                f"files of step {saved} are kept (a lower learning rate or style weight, or "
+                f"the slim network, may train)")  # fmt: skip
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
