@@ -20,6 +20,7 @@ from photogen.cli.common import (
     check_output,
     error,
     first_frame,
+    first_photo,
     info,
     resolve_precision,
     setup_runtime,
@@ -256,7 +257,6 @@ def _scribbles(path: Path | None):
 def run(args: argparse.Namespace) -> int:
     from photogen.colorize.pipeline import colorize_files
     from photogen.colorize.propagate import ColourHints
-    from photogen.core.image import read_image
 
     device = setup_runtime(args)
     if args.temperature <= 0:
@@ -274,10 +274,7 @@ def run(args: argparse.Namespace) -> int:
     points = _parse_hints(args.hint)
     strokes = _scribbles(args.hints)
     model = _load(args, device)
-    try:
-        first = read_image(paths[0], max_pixels=args.max_pixels)
-    except (ImageError, OSError, ValueError):
-        first = None  # reported with the rest of the batch; auto decides on no photo
+    first = first_photo(args, paths)
     precision = (_precision(args, model, first, device) if first is not None
                  else resolve_precision(args, device))  # fmt: skip
     amp = torch.bfloat16 if precision == "bf16" else None

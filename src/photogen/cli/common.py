@@ -262,6 +262,17 @@ def resolve_precision(args: argparse.Namespace, device, probe=None, engine: str 
     return chosen.precision
 
 
+def first_photo(args: argparse.Namespace, paths: list[Path]) -> torch.Tensor | None:
+    """The first of a batch's photos (for auto precision's probe), or None where it cannot be
+    read (the batch reports it with the rest; auto then has nothing to compare on)."""
+    from photogen.core.image import read_image
+
+    try:
+        return read_image(paths[0], max_pixels=args.max_pixels)
+    except (ImageError, OSError, ValueError):
+        return None
+
+
 def first_frame(path: Path) -> torch.Tensor:
     """The first frame of a video ``(1, 3, H, W)`` (for auto precision's probe)."""
     from photogen.core.video import read_frames

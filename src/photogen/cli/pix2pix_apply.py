@@ -14,6 +14,7 @@ from photogen.cli.common import (
     check_output,
     error,
     first_frame,
+    first_photo,
     info,
     output_path,
     resolve_precision,
@@ -21,7 +22,7 @@ from photogen.cli.common import (
 )
 from photogen.cli.paths import declare_paths
 from photogen.cli.video import add_video_args, run_video, video_input
-from photogen.core.image import ImageError, list_images, read_image
+from photogen.core.image import list_images
 from photogen.core.resample import resize
 from photogen.pix2pix.data import to_model
 from photogen.pix2pix.video import TRANSFORMS
@@ -126,11 +127,10 @@ def run_apply(args: argparse.Namespace) -> int:
     check_output(args.output, batch)
     translator = BatchTranslator(load_generator(args.model), args.eval, device)
     size = _size(args)
-    try:
-        first = to_model(resize(read_image(paths[0], max_pixels=args.max_pixels), size, "bicubic"))
-        translator.precision = _precision(args, translator, first, device)
-    except (ImageError, OSError, ValueError):  # reported with the rest of the batch
-        translator.precision = resolve_precision(args, device)
+    first = first_photo(args, paths)
+    translator.precision = (_precision(args, translator, to_model(resize(first, size, "bicubic")),
+                                       device) if first is not None
+                            else resolve_precision(args, device))  # fmt: skip
     outputs = [output_path(args.output, p.stem, "", batch) for p in paths]
     bar = tqdm(total=len(paths), desc="pix2pix", unit="img", disable=args.quiet)
 

@@ -15,6 +15,7 @@ from photogen.cli.common import (
     check_bit_depth,
     check_output,
     first_frame,
+    first_photo,
     info,
     output_path,
     parse_layers,
@@ -24,7 +25,7 @@ from photogen.cli.common import (
 )
 from photogen.cli.paths import declare_paths
 from photogen.cli.video import add_video_args, run_video, video_input
-from photogen.core.image import ImageError, list_images, read_image, save_image
+from photogen.core.image import list_images, read_image, save_image
 from photogen.gatys.pyramid import fit_max_side
 from photogen.gatys.style import StyleConfig, format_bytes, memory_needed, stylize
 from photogen.nets.features import NETWORKS, FeatureExtractor, build_network
@@ -211,11 +212,9 @@ def run_fast(args: argparse.Namespace, device) -> int:
     check_output(args.output, batch)
     from photogen.core.precision import autocast
 
-    try:
-        first = read_image(contents[0], max_pixels=args.max_pixels)
-        precision = _fast_precision(args, model, first, device)
-    except (ImageError, OSError, ValueError):  # reported with the rest of the batch
-        precision = resolve_precision(args, device)
+    first = first_photo(args, contents)
+    precision = (_fast_precision(args, model, first, device) if first is not None
+                 else resolve_precision(args, device))  # fmt: skip
 
     def work(path: Path) -> Path:
         import torch

@@ -112,7 +112,6 @@ def add_completion_routes(app, studio: Studio, models: dict[str, dict]) -> None:
         digests: dict = {}
         picture = await studio.read_upload(image, "image", digests=digests)
         run = pixelcnn_job(models[model]["path"], picture, rect, n, size, temperature, seed)
-        made = studio.settings("pixelcnn", {"model": model, "box": box, "n": n, "size": size,
-                                            "temperature": temperature, "seed": seed},
-                               digests)  # fmt: skip
-        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "pixelcnn", run, made)))
+        fields = {"model": model, "box": box, "n": n, "size": size, "temperature": temperature,
+                  "seed": seed}  # fmt: skip
+        return JSONResponse(studio.start_job(session, "pixelcnn", run, fields, digests))

@@ -82,6 +82,13 @@ class Studio:
                 "threads": torch.get_num_threads(),
                 "precision": self.config.precision}  # fmt: skip
 
+    def start_job(self, session: str, tab: str, run: Callable, fields: dict,
+                  inputs: dict | None = None) -> dict:  # fmt: skip
+        """Queue the visitor's ``tab`` job ``run`` (its kind is the tab's name), its result
+        recording :meth:`settings`; what the page shows of it (queue place and estimates)."""
+        made = self.settings(tab, fields, inputs)
+        return self.jobs.public(self.jobs.submit(session, tab, run, made))
+
     async def in_lane(self, fn: Callable[..., Any], *args) -> Awaitable[Any]:
         """``fn(*args)`` on the interactive lane."""
         return await asyncio.get_running_loop().run_in_executor(self.lane, fn, *args)

@@ -12,6 +12,7 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from photogen.core.resample import resize
+from photogen.gatys.pyramid import fit_max_side
 from photogen.studio.context import Studio
 from photogen.studio.methods import check_side, extractor
 
@@ -32,8 +33,7 @@ def dream_job(photo: torch.Tensor, layer: str = "block10", size: int = 384, octa
     side = check_side(size, "size", 64, 1024)
     h, w = photo.shape[-2:]
     if max(h, w) > side:
-        s = side / max(h, w)
-        photo = resize(photo[:, :3], (max(1, round(h * s)), max(1, round(w * s))))
+        photo = resize(photo[:, :3], fit_max_side(h, w, side))
     device = torch.device(device)
 
     def run(report: Callable) -> torch.Tensor:
@@ -74,5 +74,4 @@ def add_dream_routes(app, studio: Studio) -> None:
         g = await studio.read_upload(guide, "guide", digests=digests)
         run = dream_job(p, layer, size, octaves, steps, g, seed, studio.device)
         fields = {"layer": layer, "size": size, "octaves": octaves, "steps": steps, "seed": seed}
-        made = studio.settings("dream", fields, digests)
-        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "dream", run, made)))
+        return JSONResponse(studio.start_job(session, "dream", run, fields, digests))

@@ -112,11 +112,13 @@ class Job:
     position: int = 0  # 1 = next to run, while queued
     settings: dict = field(default_factory=dict)  # what made it (the result PNG's text chunk)
 
-    def remaining(self, now: float) -> float | None:
-        """Seconds this running job still needs at its rate so far (None before a step)."""
+    def remaining(self, now: float, steps: int | None = None) -> float | None:
+        """Seconds this running job still needs (or ``steps`` of it take) at its rate so far
+        (None before a step)."""
         if self.status != "running" or not self.started or not self.done:
             return None
-        return (now - self.started) / self.done * max(0, self.total - self.done)
+        steps = max(0, self.total - self.done) if steps is None else steps
+        return (now - self.started) / self.done * steps
 
     def public(self, eta: float | None = None, starts: float | None = None) -> dict:
         """What the page shows. ``eta``, ``starts``: seconds until it ends and starts
@@ -237,12 +239,12 @@ class JobManager:
         took = self._took.get(kind)
         if took:
             return sum(took) / len(took)
-        for job in self._queue_running():
+        for job in self._running():
             if job.kind == kind and job.done:
-                return (now - job.started) / job.done * job.total
+                return job.remaining(now, job.total)  # the whole job at its rate so far
         return None
 
-    def _queue_running(self) -> list[Job]:
+    def _running(self) -> list[Job]:
         return [j for js in self._jobs.values() for j in js.values() if j.status == "running"]
 
     def public(self, job: Job, now: float | None = None) -> dict:
@@ -252,7 +254,7 @@ class JobManager:
         if job.status != "queued":
             return job.public(eta=job.remaining(now))
         with self._lock:
-            running = [j.remaining(now) for j in self._queue_running()]
+            running = [j.remaining(now) for j in self._running()]
             queue = [j for j in self._queue if j.status == "queued"]
             expected = [self.expected(j.kind, now) for j in queue]
         if job not in queue:

@@ -93,9 +93,6 @@ def add_playground_routes(app, studio: Studio) -> None:
     ) -> JSONResponse:
         session = studio.session_of(request)
         run = playground_job(dataset, noise, hidden, activation, l2, lr, epochs, seed=seed)
-        made = studio.settings("playground", {
-            "dataset": dataset, "noise": noise, "hidden": hidden, "activation": activation,
-            "l2": l2, "lr": lr, "epochs": epochs, "seed": seed})  # fmt: skip
-        return JSONResponse(
-            studio.jobs.public(studio.jobs.submit(session, "playground", run, made))
-        )
+        fields = {"dataset": dataset, "noise": noise, "hidden": hidden, "activation": activation,
+                  "l2": l2, "lr": lr, "epochs": epochs, "seed": seed}  # fmt: skip
+        return JSONResponse(studio.start_job(session, "playground", run, fields))

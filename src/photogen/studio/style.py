@@ -119,6 +119,5 @@ def add_style_routes(app, studio: Studio, fast: FastStyles) -> None:
         c = await studio.read_upload(content, "content", digests=digests)
         s = await studio.read_upload(style, "style", digests=digests)
         run = style_job(c, s, size, steps, preserve_colors, seed=seed, device=studio.device)
-        made = studio.settings("style", {"size": size, "steps": steps, "seed": seed,
-                                         "preserve_colors": preserve_colors}, digests)  # fmt: skip
-        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "style", run, made)))
+        fields = {"size": size, "steps": steps, "seed": seed, "preserve_colors": preserve_colors}
+        return JSONResponse(studio.start_job(session, "style", run, fields, digests))

@@ -132,5 +132,4 @@ def add_texture_routes(app, studio: Studio) -> None:
         run = texture_job(src, method, size, steps, tileable, known, seed, studio.device)
         fields = {"method": method, "size": size, "steps": steps, "tileable": tileable,
                   "seed": seed}  # fmt: skip
-        made = studio.settings("texture", fields, digests)
-        return JSONResponse(studio.jobs.public(studio.jobs.submit(session, "texture", run, made)))
+        return JSONResponse(studio.start_job(session, "texture", run, fields, digests))
