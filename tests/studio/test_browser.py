@@ -202,9 +202,9 @@ def test_dream_tab_runs_a_job_with_the_chosen_layer(browser, studio_url, tmp_pat
     page.wait_for_function(f"{_JOBS}.length >= 1", timeout=120000)
     assert page.evaluate(f"{_JOBS}[0].status") == "done"
     # the last preview is set when the job ends and decodes after: wait for it, then look
-    page.wait_for_function("document.querySelector('#dream img.preview').complete && "
-                           "document.querySelector('#dream img.preview').naturalWidth > 0")  # fmt: skip
-    assert page.evaluate("document.querySelector('#dream img.preview').naturalWidth") == 128
+    shown = "document.querySelector('#dream img.preview')"
+    page.wait_for_function(f"{shown}.complete && {shown}.naturalWidth > 0")
+    assert page.evaluate(f"{shown}.naturalWidth") == 128
     href = page.get_attribute("#dream a.result", "href")
     png = bytes(page.evaluate(f"fetch('{href}').then(r => r.arrayBuffer())"
                               ".then(b => Array.from(new Uint8Array(b)))"))  # fmt: skip
