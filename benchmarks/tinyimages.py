@@ -4,16 +4,21 @@
    scales 0.1-1 of their short side (the held-out photos excluded), filled up with synthetic
    colour 1/f images. Build time and bytes per image.
 2. Queries: 1,000 crops of held-out photos. Exact brute force (D_ssd against every vector)
-   is the reference; PCA-d shortlist (``--dims``; FAISS flat, HNSW and IVF with ``--nprobe``)
-   + exact re-rank: batched queries/s and recall@10 for several shortlist sizes. Target:
-   >= 1000 queries/s at recall@10 >= 0.9.
+   is the reference; PCA-d shortlist (``--dims``; FAISS flat, HNSW, IVF and IVF-PQ with
+   ``--nprobe``, and ``auto``: the settings :func:`auto_settings` picks for the size) + exact
+   re-rank: batched queries/s and recall@10 for several shortlist sizes, and each index's
+   bytes per image. Target: >= 1000 queries/s at recall@10 >= 0.9.
+   Memory: the peak anonymous resident memory of each stage (``RssAnon`` from
+   /proc/self/status, sampled every 20 ms: the process's own arrays and heap, not the page
+   cache of the memory-mapped shards and projections, which RSS also counts), against the
+   issue's bound of 6 GiB for any database size.
 3. Fashion-MNIST (Debian dataset-fashion-mnist): label voting accuracy on the 10,000 test
    images with the 60,000 training images as database (grey tiny images).
 4. Sibling colorization on 200 held-out photo crops: AuC of the cumulative ab accuracy
    (plain and class-rebalanced, 0-150) of the siblings' mean colour vs the grey baseline.
 
     python benchmarks/tinyimages.py [--n 1000000] [--db /tmp/tiny-bench] [--dims 64 128]
-        [--indexes flat hnsw ivf] [--shortlists 32 64 128 256 512] [--nprobe 16 64]
+        [--indexes auto flat hnsw ivf ivfpq] [--shortlists 32 64 128 256 512] [--nprobe 16 64]
 """
 
 from __future__ import annotations
@@ -35,10 +40,17 @@ from _common import against_peak, print_peak  # noqa: E402
 
 from photogen.core.color import rgb_to_lab  # noqa: E402
 from photogen.core.device import set_threads  # noqa: E402
+from photogen.core.memory import AnonPeak  # noqa: E402
 from photogen.core.samples import load_sample, photo_samples  # noqa: E402
 from photogen.tinyimages.crops import random_crops, working_size  # noqa: E402
 from photogen.tinyimages.database import TinyDB  # noqa: E402
-from photogen.tinyimages.search import Searcher, exact_search, fit_pca  # noqa: E402
+from photogen.tinyimages.search import (  # noqa: E402
+    Searcher,
+    auto_settings,
+    exact_search,
+    fit_pca,
+    index_bytes,
+)
 from photogen.tinyimages.tiny import tiny_image  # noqa: E402
 from photogen.tinyimages.vote import sibling_colorize, vote  # noqa: E402
 
@@ -120,7 +132,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--dims", type=int, nargs="+", default=[64, 128], help="PCA sizes to try")
-    ap.add_argument("--indexes", nargs="+", default=["flat", "hnsw", "ivf"])
+    ap.add_argument("--indexes", nargs="+", default=["auto", "flat", "hnsw", "ivf"],
+                    choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])  # fmt: skip
     ap.add_argument("--shortlists", type=int, nargs="+", default=[32, 64, 128, 256, 512])
     ap.add_argument("--nprobe", type=int, nargs="+", default=[16, 64], help="IVF cells visited")
     ap.add_argument("--reuse", action="store_true", help="keep a database of --n already in --db")
@@ -133,7 +146,9 @@ def main() -> None:
     print(f"{len(train_photos)} photos for the database, {len(test_photos)} held out; "
           f"{threads} threads")  # fmt: skip
 
-    db, t_build = build_db(args.db, args.n, train_photos, gen, args.reuse)
+    stages = {}
+    with AnonPeak() as stages["build"]:
+        db, t_build = build_db(args.db, args.n, train_photos, gen, args.reuse)
     shard_bytes = sum(p.stat().st_size for p in (args.db / "shards").glob("*.npy"))
     cat_bytes = (args.db / "catalogue.sqlite").stat().st_size
     print(f"database: {len(db):,} tiny images, built in {t_build:.0f} s; bytes per image: "
@@ -141,7 +156,8 @@ def main() -> None:
           f"{cat_bytes / len(db):.0f} (catalogue)")  # fmt: skip
     queries = random_crops(test_photos, args.queries, gen)
     t0 = time.perf_counter()
-    truth_d, truth = exact_search(db, queries, k=10)
+    with AnonPeak() as stages["exact search"]:
+        truth_d, truth = exact_search(db, queries, k=10)
     t_exact = time.perf_counter() - t0
     print(f"exact brute force: {args.queries / t_exact:.1f} queries/s")
     print_peak()
@@ -152,26 +168,50 @@ def main() -> None:
         pca = args.db / "pca_colour.npz"
         fitted = args.reuse and pca.exists() and (args.db / "resid_colour.npy").exists()
         if not (fitted and len(np.load(pca)["components"]) == dims):
-            fit_pca(db, dims, colour=True)
+            with AnonPeak() as stages[f"PCA-{dims} fit + projection"]:
+                fit_pca(db, dims, colour=True)
         t_pca = time.perf_counter() - t0
         files = ("proj_colour.npy", "norms_colour.npy", "resid_colour.npy")
         extra = sum((args.db / f).stat().st_size for f in files)
         print(f"PCA-{dims} + projection + norms: {t_pca:.0f} s, {extra / len(db):.0f} bytes/image")
+        auto = auto_settings(len(db), dims + 1)
+        print(f"  auto for {len(db):,} images: {auto}")
         for kind in args.indexes:
-            for nprobe in args.nprobe if kind == "ivf" else [None]:
+            nprobes = [None] if kind == "auto" else args.nprobe if "ivf" in kind else [1]
+            for nprobe in nprobes:
                 t0 = time.perf_counter()
-                searcher = Searcher(db, index=kind, nprobe=nprobe or 32, preload=args.preload)
+                with AnonPeak() as stages[f"index {kind} (train + add)"]:
+                    searcher = Searcher(db, index=kind, nprobe=nprobe, preload=args.preload)
                 t_index = time.perf_counter() - t0
-                tag = f"{kind}" + (f" nprobe {nprobe}" if nprobe else "")
-                for shortlist in args.shortlists:
+                real = searcher.kind
+                tag = f"{kind}" + (f" ({real})" if kind == "auto" else "")
+                tag += f" nprobe {searcher.nprobe}" if "ivf" in real else ""
+                files = list(args.db.glob(f"index_colour_{real}*.faiss"))
+                size = files[0].stat().st_size / len(db) if files and real != "flat" else None
+                print(f"  PCA-{dims} {tag}: index {t_index:.0f} s, "
+                      f"{index_bytes(real, dims + 1)} bytes/image in memory"
+                      + (f" ({size:.0f} on disk)" if size else ""))  # fmt: skip
+                lists = [None] if kind == "auto" else args.shortlists
+                for shortlist in lists:
                     searcher.search(queries[:50], 10, shortlist)  # warm the page cache / index
                     t0 = time.perf_counter()
-                    dist, ids = searcher.search(queries, 10, shortlist)
+                    with AnonPeak() as stages["search"]:
+                        dist, ids = searcher.search(queries, 10, shortlist)
                     dt = time.perf_counter() - t0
                     recall, by_id = recall_at_10(dist, ids, truth_d, truth)
-                    print(f"  PCA-{dims} {tag:13s} (index {t_index:4.0f} s) shortlist "
-                          f"{shortlist:3d}: {args.queries / dt:7.0f} queries/s, "
-                          f"recall@10 {recall:.3f} (by id {by_id:.3f})")  # fmt: skip
+                    print(f"    shortlist {shortlist or searcher.shortlist_size:3d}: "
+                          f"{args.queries / dt:7.0f} queries/s, "
+                          f"recall@10 {recall:.3f} (by id {by_id:.3f})", flush=True)  # fmt: skip
+                del searcher
+    gib = 1 << 30
+    print("peak anonymous resident memory by stage (RssAnon sampled every 20 ms; the page "
+          "cache of the memory-mapped shards not counted):")  # fmt: skip
+    for name, m in stages.items():
+        if m.peak is not None:
+            print(f"  {name}: {m.peak / gib:.2f} GiB (grew {m.growth / gib:+.2f} GiB)")
+    top = max((m.peak or 0) for m in stages.values()) / gib
+    print(f"  highest: {top:.2f} GiB (bound: 6 GiB for any size) - {len(db):,} images, "
+          f"{shard_bytes / gib:.1f} GiB of shards")  # fmt: skip
     if not args.skip_extras:
         fmnist(gen)
         siblings(db, test_photos, gen)

@@ -26,11 +26,14 @@ class MatchService:
         from photogen.tinyimages.database import TinyDB
 
         self.path = Path(db_path)
-        self.labels = TinyDB(self.path).catalogue("label")  # also checks it is a database
+        db = TinyDB(self.path)  # also checks it is a database
+        # counted by SQLite once: nothing per image is held (a database of millions)
+        self._info = {"images": len(db), "labels": len(db.counts("label"))}
+        db.sql.close()
         self._local = threading.local()
 
     def info(self) -> dict:
-        return {"images": len(self.labels), "labels": len(set(self.labels))}
+        return dict(self._info)
 
     @property
     def db(self):
@@ -60,7 +63,7 @@ class MatchService:
         tiny = tiny_image(image)
         dist, ids = self._searcher(True).search(tiny[None], int(k))
         dist, ids = dist[0], ids[0]
-        names = [self.labels[i] for i in ids.tolist()]
+        names = self.db.values("label", ids.numpy())
         best, share, votes = vote(names, dist, weighting)
         tiles = torch.cat([tiny[None], self.db.tiny(ids.numpy())])
         montage = sample_grid(enlarge(tiles), cols=min(9, len(tiles)), pad=4)

@@ -7,15 +7,22 @@ the shard is written atomically first, then its catalogue rows in one transactio
 interrupted build loses at most the chunk in flight and a rerun skips every file already in
 the catalogue (same result as an uninterrupted build). Files whose content hash is already in
 the database are skipped as duplicates; unreadable files are reported and skipped.
+
+Memory does not grow with the database: a build walks the folders lazily and asks the
+catalogue (its unique indexes on path and hash) about each chunk's files, rather than holding
+every path and hash; the position of an image (its rank in id order) maps to its shard and row
+through the shards table's running counts (a few bytes per shard), since images are only ever
+appended shard by shard; catalogue values are read for the positions asked (:meth:`TinyDB.values`).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +30,7 @@ import numpy as np
 import torch
 
 from photogen.core.atomic import atomic_path
-from photogen.core.image import ImageError, list_images, read_image
+from photogen.core.image import IMAGE_SUFFIXES, ImageError, list_images, read_image
 from photogen.tinyimages.tiny import tiny_image
 
 _SCHEMA = """
@@ -47,6 +54,8 @@ class TinyDB:
         self.sql = sqlite3.connect(path)
         self.sql.executescript(_SCHEMA)
         self._maps: dict[int, np.ndarray] = {}
+        self._layout: tuple | None = None
+        self._table: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.sql.execute("SELECT COUNT(*) FROM images").fetchone()[0])
@@ -57,17 +66,24 @@ class TinyDB:
     def shards(self) -> list[tuple[int, int]]:
         return list(self.sql.execute("SELECT shard, count FROM shards ORDER BY shard"))
 
-    def known_paths(self) -> set[str]:
-        return {row[0] for row in self.sql.execute("SELECT path FROM images")}
-
-    def known_hashes(self) -> set[str]:
-        return {row[0] for row in self.sql.execute("SELECT hash FROM images")}
+    def known(self, column: str, values: list[str]) -> set[str]:
+        """Those of ``values`` already in the catalogue's ``path`` or ``hash`` column (each a
+        unique index: one lookup per value, nothing held per image)."""
+        if column not in ("path", "hash"):
+            raise ValueError(column)
+        out: set[str] = set()
+        for s in range(0, len(values), 900):
+            part = values[s : s + 900]
+            marks = ",".join("?" * len(part))
+            out.update(r[0] for r in self.sql.execute(
+                f"SELECT {column} FROM images WHERE {column} IN ({marks})", part))  # fmt: skip
+        return out
 
     def add(self, tinies: np.ndarray, paths: list[str], labels: list[str], hashes: list[str]):
         """Append one shard of images and their catalogue rows (atomically, in that order)."""
         if len(tinies) == 0:
             return
-        self.__dict__.pop("_table", None)  # positions change: rebuild the lookup table
+        self._layout = self._table = None  # positions change: rebuild the lookup
         shard = self.sql.execute("SELECT COALESCE(MAX(shard), -1) + 1 FROM shards").fetchone()[0]
         with atomic_path(self.shard_path(shard)) as tmp, open(tmp, "wb") as f:
             np.save(f, np.ascontiguousarray(tinies, dtype=np.uint8))
@@ -88,7 +104,7 @@ class TinyDB:
         """Copy every image into one array in memory (3,072 bytes per image, id order), so that
         random reads are one multi-threaded gather without page faults; for databases that fit
         in RAM. Returns the bytes."""
-        table = self.ids_to_rows()
+        table = self.ids_to_rows()  # 16 bytes per image: preloading holds 3,072 anyway
         ram = torch.empty((len(table), 3, 32, 32), dtype=torch.uint8)
         for shard in np.unique(table[:, 0]):
             sel = np.nonzero(table[:, 0] == shard)[0]
@@ -104,10 +120,66 @@ class TinyDB:
             yield offset, self._map(shard)
             offset += count
 
-    def ids_to_rows(self) -> np.ndarray:
-        """``(N, 2)`` shard and row of each image, indexed by position (id order)."""
-        rows = self.sql.execute("SELECT shard, row FROM images ORDER BY id").fetchall()
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    def layout(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(shard numbers, first position of each)`` when the catalogue is laid out as
+        :meth:`add` writes it (ids 1..N in shard order, rows 0..count-1 in id order), checked
+        once with one aggregate query; None otherwise (then positions go through the table)."""
+        if self._layout is None:
+            rows = self.sql.execute(
+                "SELECT s.shard, s.count, COUNT(i.id), MIN(i.id), MAX(i.id), MIN(i.row), "
+                "MAX(i.row) FROM shards s LEFT JOIN images i ON i.shard = s.shard "
+                "GROUP BY s.shard ORDER BY s.shard").fetchall()  # fmt: skip
+            first, ok, expect = [], True, 1
+            for _, count, n, lo, hi, rlo, rhi in rows:
+                if n != count or (n and (lo != expect or hi != expect + n - 1 or rlo != 0
+                                         or rhi != n - 1)):  # fmt: skip
+                    ok = False
+                    break
+                first.append(expect - 1)
+                expect += n
+            ok = ok and expect - 1 == len(self)
+            shards = np.asarray([r[0] for r in rows], dtype=np.int64)
+            self._layout = (shards, np.asarray(first, dtype=np.int64)) if ok else (None, None)
+        return None if self._layout[0] is None else self._layout
+
+    def ids_to_rows(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """``(len, 2)`` shard and row of each position (default: all, in id order)."""
+        lay = self.layout()
+        if lay is None:  # not as add() writes it: the whole table (16 bytes per image)
+            if self._table is None:
+                rows = self.sql.execute("SELECT shard, row FROM images ORDER BY id").fetchall()
+                self._table = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+            return self._table if positions is None else self._table[positions]
+        if positions is None:
+            positions = np.arange(len(self), dtype=np.int64)
+        shards, first = lay
+        k = np.searchsorted(first, positions, side="right") - 1
+        return np.stack([shards[k], positions - first[k]], axis=1)
+
+    def values(self, column: str, positions) -> list:
+        """Catalogue values (``path``, ``label`` or ``hash``) of some positions, in their order,
+        read for those positions only."""
+        if column not in ("path", "label", "hash"):
+            raise ValueError(column)
+        positions = [int(p) for p in np.asarray(positions).ravel()]
+        if self.layout() is None:
+            every = self.catalogue(column)
+            return [every[p] for p in positions]
+        found: dict[int, str] = {}
+        wanted = sorted(set(positions))
+        for s in range(0, len(wanted), 900):
+            part = [p + 1 for p in wanted[s : s + 900]]
+            marks = ",".join("?" * len(part))
+            found.update((i - 1, v) for i, v in self.sql.execute(
+                f"SELECT id, {column} FROM images WHERE id IN ({marks})", part))  # fmt: skip
+        return [found[p] for p in positions]
+
+    def counts(self, column: str = "label") -> list[tuple[str, int]]:
+        """``(value, images)`` of a catalogue column, most frequent first (counted by SQLite)."""
+        if column not in ("label",):
+            raise ValueError(column)
+        query = f"SELECT {column}, COUNT(*) c FROM images GROUP BY {column} ORDER BY c DESC"
+        return list(self.sql.execute(query))
 
     def tiny(self, positions: np.ndarray) -> torch.Tensor:
         """uint8 ``(len, 3, 32, 32)`` for database positions (0-based, id order); one fancy
@@ -115,9 +187,7 @@ class TinyDB:
         positions = np.asarray(positions, dtype=np.int64).ravel()
         if getattr(self, "_ram", None) is not None:
             return self._ram.index_select(0, torch.from_numpy(positions))
-        if not hasattr(self, "_table"):
-            self._table = self.ids_to_rows()
-        where = self._table[positions]
+        where = self.ids_to_rows(positions)
         out = np.empty((len(positions), 3, 32, 32), dtype=np.uint8)
         for shard in np.unique(where[:, 0]):
             sel = np.nonzero(where[:, 0] == shard)[0]
@@ -125,10 +195,34 @@ class TinyDB:
         return torch.from_numpy(out)
 
     def catalogue(self, column: str) -> list:
-        """A catalogue column (``path``, ``label`` or ``hash``) in id order."""
+        """A whole catalogue column (``path``, ``label`` or ``hash``) in id order: a Python list
+        of every image's value (for small databases; :meth:`values` reads only some)."""
         if column not in ("path", "label", "hash"):
             raise ValueError(column)
         return [r[0] for r in self.sql.execute(f"SELECT {column} FROM images ORDER BY id")]
+
+
+def iter_images(inputs: list[str | os.PathLike]) -> Iterator[Path]:
+    """The files :func:`~photogen.core.image.list_images` lists recursively, in the same order,
+    one at a time (a folder of millions is walked, not held): each folder's entries sorted by
+    name, a sub-folder walked where its name falls."""
+
+    def walk(folder: str) -> Iterator[Path]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                yield from walk(e.path)
+            elif e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES:
+                yield Path(e.path)
+
+    for item in [inputs] if isinstance(inputs, str | os.PathLike) else inputs:
+        if Path(item).is_dir():
+            yield from walk(str(item))
+        else:
+            yield from list_images([item], recursive=True)
 
 
 def read_labels(path: str | os.PathLike) -> dict[str, str]:
@@ -177,14 +271,12 @@ def build(
     where decoding ran. Labels: ``labels[path]`` or ``labels[file name]``, else the parent
     folder's name. ``stop_after`` chunks: for tests of interrupted builds. Returns counts.
     """
-    known = db.known_paths()
-    hashes = db.known_hashes()
-    files = [p for p in list_images(inputs, recursive=True) if str(p) not in known]
     added = dup = bad = 0
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        chunks = [files[s : s + chunk] for s in range(0, len(files), chunk)]
+        files = iter_images(inputs)
+        chunks = iter(lambda: list(itertools.islice(files, chunk)), [])
         if stop_after is not None:
-            chunks = chunks[:stop_after]
+            chunks = itertools.islice(chunks, stop_after)
 
         def decode(part: list[Path]) -> list:
             if client is None:
@@ -196,9 +288,16 @@ def build(
                 merged[i :: max(1, workers)] = res
             return merged
 
-        for part in chunks:
+        for listed in chunks:
+            there = db.known("path", [str(p) for p in listed])
+            part = [p for p in listed if str(p) not in there]
+            if not part:
+                progress(len(listed))
+                continue
+            decoded = decode(part)
+            hashes = db.known("hash", [d for d, _ in decoded if d is not None])
             tinies, paths, labs, digests = [], [], [], []
-            for path, (digest, result) in zip(part, decode(part), strict=True):
+            for path, (digest, result) in zip(part, decoded, strict=True):
                 if digest is None:
                     bad += 1
                     on_error(f"{result} (skipped)")
@@ -215,5 +314,5 @@ def build(
             if tinies:
                 db.add(np.stack(tinies), paths, labs, digests)
             added += len(tinies)
-            progress(len(part))
+            progress(len(listed))
     return {"added": added, "duplicates": dup, "unreadable": bad, "total": len(db)}

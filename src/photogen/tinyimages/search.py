@@ -28,6 +28,8 @@ uint8 vector per candidate.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy.linalg
 import torch
@@ -46,12 +48,22 @@ def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_0
     n = len(db)
     if n < 2:
         raise ValueError("need at least 2 images for a PCA")
-    gen = torch.Generator().manual_seed(seed)
-    pick = torch.randperm(n, generator=gen)[: min(n, sample)].sort().values.numpy()
-    x = normalise(db.tiny(pick), colour)
-    mean = x.double().mean(0).float()
-    x -= mean
-    cov = (x.T @ x).double().numpy() / max(1, len(x) - 1)  # float32 product: unit vectors
+    if n <= 4 * sample:
+        gen = torch.Generator().manual_seed(seed)
+        pick = torch.randperm(n, generator=gen)[: min(n, sample)].sort().values.numpy()
+    else:  # no permutation of the whole database (8 bytes per image): Floyd's sampling
+        pick = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    # the covariance of the sample, accumulated block by block (16,384 vectors, 200 MB, at a
+    # time): memory set by the block and the 3,072^2 matrix, not by the sample or the database
+    rows_at_once, total = 16_384, 0.0
+    for x in _sample_blocks(db, pick, colour, rows_at_once):
+        total = total + x.double().sum(0)
+    mean = (total / len(pick)).float()
+    cov = torch.zeros(len(mean), len(mean), dtype=torch.float64)
+    for x in _sample_blocks(db, pick, colour, rows_at_once):
+        x -= mean
+        cov += (x.T @ x).double()  # float32 product per block: unit vectors
+    cov = cov.numpy() / max(1, len(pick) - 1)
     d = len(cov)
     k = min(dims, d)
     # only the top k eigenvectors (LAPACK's evr): 10x faster than a full eigh at D = 3,072
@@ -60,33 +72,76 @@ def fit_pca(db: TinyDB, dims: int = 64, colour: bool = True, sample: int = 200_0
     kind = _kind(colour)
     with atomic_path(db.root / f"pca_{kind}.npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, mean=mean.numpy(), components=comps.numpy())
-    proj = np.lib.format.open_memmap(
-        db.root / f"proj_{kind}.npy.tmp", mode="w+", dtype=np.float32, shape=(n, len(comps))
-    )
-    norms, resid = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    # the outputs are written to memory-mapped files as the shards stream by
+    outputs = {name: np.lib.format.open_memmap(db.root / f"{name}_{kind}.npy.tmp", mode="w+",
+                                               dtype=np.float32, shape=shape)
+               for name, shape in (("proj", (n, len(comps))), ("norms", (n,)),
+                                   ("resid", (n,)))}  # fmt: skip
+    proj, norms, resid = outputs["proj"], outputs["norms"], outputs["resid"]
     for offset, shard in db.iter_shards():
-        for s in range(0, len(shard), 65536):
-            raw = torch.from_numpy(np.array(shard[s : s + 65536]))
+        for s in range(0, len(shard), rows_at_once):
+            raw = torch.from_numpy(np.array(shard[s : s + rows_at_once]))
             block = normalise(raw, colour) - mean
             p = block @ comps.T
             rows = slice(offset + s, offset + s + len(block))
             proj[rows] = p.numpy()
             resid[rows] = (block.square().sum(1) - p.square().sum(1)).clamp_min(0).sqrt().numpy()
             norms[rows] = centred_norms(raw, colour).numpy()
-    proj.flush()
-    del proj
-    for name, values in (("norms", norms), ("resid", resid)):
-        with atomic_path(db.root / f"{name}_{kind}.npy") as tmp, open(tmp, "wb") as f:
-            np.save(f, values)
-    (db.root / f"proj_{kind}.npy.tmp").replace(db.root / f"proj_{kind}.npy")
+    del proj, norms, resid
+    for name in ("norms", "resid", "proj"):  # proj last: its presence means a finished fit
+        outputs.pop(name).flush()
+        (db.root / f"{name}_{kind}.npy.tmp").replace(db.root / f"{name}_{kind}.npy")
     for stale in db.root.glob(f"index_{kind}_*.faiss"):
         stale.unlink()
+
+
+def _sample_blocks(db: TinyDB, pick: np.ndarray, colour: bool, block: int):
+    """Normalised vectors of the sampled positions, ``block`` at a time (float32)."""
+    for s in range(0, len(pick), block):
+        yield normalise(db.tiny(pick[s : s + block]), colour)
 
 
 def centred_norms(tiny: torch.Tensor, colour: bool = True) -> torch.Tensor:
     """``||x - mean(x)||`` of each raw vector (the divisor :func:`normalise` uses)."""
     x = (tiny.float() if colour else grey(tiny)).flatten(1)
     return (x - x.mean(dim=1, keepdim=True)).norm(dim=1)
+
+
+# above this many bytes of uncompressed IVF lists, ``auto`` compresses them (IVF-PQ): with the
+# 6 GiB bound on the process, 3 GiB of index leaves room for queries and re-ranking
+FLAT_LIST_BUDGET = 3 << 30
+PQ_BYTES = 32  # bytes of code per image for ivfpq (PCA-rotated 64 dims in 32 two-dim parts)
+
+
+def pq_shape(dims: int) -> tuple[int, int]:
+    """IVF-PQ over ``dims``-long keys: the rotated dimensions kept (even) and the bytes of code
+    (one byte per sub-vector of two or more dimensions, at most :data:`PQ_BYTES`)."""
+    even = dims - dims % 2
+    return even, min(PQ_BYTES, even // 2)
+
+
+def index_bytes(kind: str, dims: int) -> int:
+    """Memory per image of each index kind over ``dims``-long keys (its list entry: the code
+    and an 8-byte id; HNSW: the vector and 32 links each way at the bottom level)."""
+    return {"flat": 4 * dims, "ivf": 4 * dims + 8, "ivfpq": pq_shape(dims)[1] + 8,
+            "hnsw": 4 * dims + 2 * 32 * 4}[kind]  # fmt: skip
+
+
+def auto_settings(n: int, dims: int = 65) -> dict:
+    """The index, cells visited and shortlist chosen for a database of ``n`` images.
+
+    Below 200,000: exact (flat). Above: IVF over ``4 sqrt(n)`` cells, with ``nprobe`` growing as
+    ``sqrt(n)`` too (32 at 1M): the share of the database searched then stays put; with a fixed
+    nprobe it falls as the database grows, and so did recall@10 (1M: 0.955, 4M: 0.898 at
+    nprobe 32). IVF-PQ once the uncompressed lists would pass :data:`FLAT_LIST_BUDGET`
+    (about 12M images at 65 dimensions), with a longer shortlist for its coarser distances.
+    """
+    if n < 200_000:
+        return {"index": "flat", "nprobe": 1, "shortlist": 32 if n > 50_000 else 64}
+    nprobe = int(min(512, max(32, round(32 * (n / 1e6) ** 0.5))))
+    if n * index_bytes("ivf", dims) > FLAT_LIST_BUDGET:
+        return {"index": "ivfpq", "nprobe": nprobe, "shortlist": 128}
+    return {"index": "ivf", "nprobe": nprobe, "shortlist": 32 if n <= 2_000_000 else 64}
 
 
 class Searcher:
@@ -99,21 +154,25 @@ class Searcher:
         index: str = "auto",
         use_faiss: bool | None = None,
         shards: int = 1,
-        nprobe: int = 32,
+        nprobe: int | None = None,
         preload: bool = False,
+        rows: slice | None = None,
+        add_chunk: int = 1 << 20,
     ):
-        """``index``: ``flat`` (exact on the projections), ``hnsw`` (graph) or ``ivf``
-        (inverted lists over k-means cells, ``nprobe`` of them visited per query), the last two
-        for millions; ``auto`` = ``flat`` below 200,000 images, ``ivf`` above (on 1M images
-        IVF with nprobe 32 kept 99% of the flat shortlist's recall at 40x its speed);
-        ``shards`` > 1 splits the projections into that many FAISS
-        indexes searched together (``IndexShards``), as one would across machines.
+        """``index``: ``flat`` (exact on the projections), ``hnsw`` (graph), ``ivf`` (inverted
+        lists over k-means cells, ``nprobe`` of them visited per query) or ``ivfpq`` (the same
+        lists holding 32-byte product-quantised codes of the PCA-rotated keys instead of the
+        keys: 40 bytes per image instead of 268), the last three for millions; ``auto``: see
+        :func:`auto_settings`, which also gives ``nprobe`` when it is None and the default
+        shortlist (:attr:`shortlist`). ``shards`` > 1 splits the projections into that many
+        FAISS indexes searched together (``IndexShards``). ``rows``: index only that range of
+        the database (one machine's part of a cluster; the results' positions stay global).
+        The index is trained on a sample (about 64 keys per cell) and filled ``add_chunk``
+        keys at a time, so building it holds the index and one chunk.
         ``preload`` reads the shards into RAM (see :meth:`TinyDB.preload`)."""
-        if index not in ("auto", "flat", "hnsw", "ivf"):
-            raise ValueError(f"index must be auto, flat, hnsw or ivf, got {index!r}")
-        if index == "auto":
-            index = "ivf" if len(db) >= 200_000 else "flat"
-        self.db, self.colour, self.nprobe = db, colour, nprobe
+        if index not in ("auto", "flat", "hnsw", "ivf", "ivfpq"):
+            raise ValueError(f"index must be auto, flat, hnsw, ivf or ivfpq, got {index!r}")
+        self.db, self.colour = db, colour
         if preload:
             db.preload()
         kind = _kind(colour)
@@ -126,12 +185,22 @@ class Searcher:
             ) from None
         if len(self.proj) != len(db):
             raise ValueError(f"{db.root}: the PCA is out of date ({len(self.proj)} vs {len(db)})")
+        self.rows = range(len(db))[rows] if rows is not None else range(len(db))
+        if self.rows.step != 1:
+            raise ValueError("rows must be a contiguous range")
+        auto = auto_settings(len(self.rows))
+        index = auto["index"] if index == "auto" else index
+        self.kind = index
+        self.nprobe = auto["nprobe"] if nprobe is None else nprobe
+        self.shortlist_size = auto["shortlist"] if index == auto["index"] else 64
+        self.add_chunk = add_chunk
         self.mean = torch.from_numpy(pca["mean"])
         self.components = torch.from_numpy(pca["components"])
         norms, resid = db.root / f"norms_{kind}.npy", db.root / f"resid_{kind}.npy"
-        self.norms = torch.from_numpy(np.load(norms)) if norms.exists() else None
+        # memory-mapped: 4 bytes per image each, read for the rows used
+        self.norms = np.load(norms, mmap_mode="r") if norms.exists() else None
         # databases from before the residual coordinate: projections alone
-        self.resid = np.load(resid) if resid.exists() else None
+        self.resid = np.load(resid, mmap_mode="r") if resid.exists() else None
         self.index, self._all_keys = None, None
         if use_faiss is None:
             try:
@@ -151,33 +220,47 @@ class Searcher:
         def make(lo: int, hi: int):
             if kind == "hnsw":
                 index = faiss.IndexHNSWFlat(d, 32)
-            elif kind == "ivf":
+            elif kind in ("ivf", "ivfpq"):
                 nlist = int(min(65536, max(1, 4 * np.sqrt(hi - lo))))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+                if kind == "ivf":
+                    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+                else:
+                    # keys rotated onto their principal axes (an even number of them, 64 of
+                    # the 65: the sub-vectors must split evenly); OPQ's learned rotation took
+                    # 6x as long to train for the same recall after the exact re-rank (300k
+                    # images: 214 s vs ~30 s)
+                    even, m = pq_shape(d)
+                    index = faiss.index_factory(d, f"PCAR{even},IVF{nlist},PQ{m}")
+                    # polysemous training (Hamming filtering, unused here): most of the time
+                    faiss.downcast_index(
+                        faiss.extract_index_ivf(index)
+                    ).do_polysemous_training = False
                 step = max(1, (hi - lo) // (64 * nlist))  # k-means on ~64 points per cell
                 index.train(self._keys(slice(lo, hi, step)))
             else:
                 index = faiss.IndexFlatL2(d)
-            for s in range(lo, hi, 1 << 20):
-                index.add(self._keys(slice(s, min(hi, s + (1 << 20)))))
+            for s in range(lo, hi, self.add_chunk):
+                index.add(self._keys(slice(s, min(hi, s + self.add_chunk))))
             return index
 
-        n = len(self.proj)
+        lo, hi = self.rows.start, self.rows.stop
+        n = hi - lo
         if shards <= 1:
             if kind == "flat":
-                return make(0, n)
-            cached = self.db.root / f"index_{_kind(self.colour)}_{kind}.faiss"
+                return make(lo, hi)
+            part = "" if n == len(self.proj) else f"_{lo}-{hi}"
+            cached = self.db.root / f"index_{_kind(self.colour)}_{kind}{part}.faiss"
             if cached.exists():
                 index = faiss.read_index(str(cached))
                 if index.ntotal == n and index.d == d:
                     return index
-            index = make(0, n)
+            index = make(lo, hi)
             with atomic_path(cached) as tmp:
                 faiss.write_index(index, str(tmp))
             return index
         combined = faiss.IndexShards(d, True, True)  # threaded, successive ids
-        bounds = np.linspace(0, n, shards + 1).astype(int)
-        self._parts = [make(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        bounds = np.linspace(lo, hi, shards + 1).astype(int)
+        self._parts = [make(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         for part in self._parts:
             combined.add_shard(part)
         return combined
@@ -197,32 +280,38 @@ class Searcher:
         return np.concatenate([p, np.zeros((len(p), 1), np.float32)], axis=1)
 
     def shortlist(self, vectors: torch.Tensor, size: int) -> np.ndarray:
+        """Positions (global, in the database) of the ``size`` best candidates per query."""
         q = self.project(vectors)
-        size = min(size, len(self.proj))
+        size = min(size, len(self.rows))
         if self.index is not None:
             import faiss
 
             for part in [self.index, *getattr(self, "_parts", [])]:
                 if hasattr(part, "hnsw"):  # the graph search must explore at least `size`
                     part.hnsw.efSearch = max(part.hnsw.efSearch, 2 * size)
-                if hasattr(part, "nprobe"):
+                with contextlib.suppress(RuntimeError):  # not an IVF index
                     faiss.extract_index_ivf(part).nprobe = self.nprobe
             _, ids = self.index.search(q, size)
-            return ids
-        if self._all_keys is None:  # brute force (small databases): built once, not per query
-            self._all_keys = torch.from_numpy(self._keys(slice(None)))
-        return d_ssd(torch.from_numpy(q), self._all_keys).topk(size, largest=False).indices.numpy()
+        else:
+            if self._all_keys is None:  # brute force (small databases): built once
+                self._all_keys = torch.from_numpy(self._keys(slice(self.rows.start,
+                                                                   self.rows.stop)))  # fmt: skip
+            ids = d_ssd(torch.from_numpy(q), self._all_keys).topk(size, largest=False).indices
+            ids = ids.numpy()
+        return np.where(ids >= 0, ids + self.rows.start, -1)
 
-    def search(self, tinies: torch.Tensor, k: int = 16, shortlist: int = 64):
-        """Nearest ``k`` of each query tiny image ``(Q, 3, 32, 32)`` uint8 by exact ``D_ssd``.
+    def search(self, tinies: torch.Tensor, k: int = 16, shortlist: int | None = None):
+        """Nearest ``k`` of each query tiny image ``(Q, 3, 32, 32)`` uint8 by exact ``D_ssd``,
+        re-ranking ``shortlist`` candidates (None: the size :func:`auto_settings` chose).
 
         Returns ``(distances (Q, k), positions (Q, k))``, nearest first. The candidates of the
         whole batch are read in one pass over the shards and re-ranked with one batched product.
         """
+        shortlist = self.shortlist_size if shortlist is None else shortlist
         queries = normalise(tinies, self.colour)
         cand = self.shortlist(queries, max(k, shortlist))  # (Q, S); -1 where HNSW found fewer
         valid = cand >= 0
-        safe = np.where(valid, cand, 0)
+        safe = np.where(valid, cand, self.rows.start)
         d = self._rerank(queries, safe)
         d = d.clamp_min(0).masked_fill(torch.from_numpy(~valid), float("inf"))
         kk = min(k, d.shape[1])
@@ -245,7 +334,7 @@ class Searcher:
             raw = self.db.tiny(ids.ravel())
             x = (raw.float() if self.colour else grey(raw)).view(*ids.shape, -1)
             dots = torch.einsum("qd,qsd->qs", queries[s : s + chunk], x)
-            n = self.norms[torch.from_numpy(ids)]
+            n = torch.from_numpy(np.asarray(self.norms[ids.ravel()]).reshape(ids.shape))
             flat = q_flat[s : s + chunk] | (n <= 1e-6)
             # unit query against a flat (zero) candidate: 1; flat query against anything: 1 or 0
             flat_d = (queries[s : s + chunk] ** 2).sum(1, keepdim=True) + (n > 1e-6).float()
@@ -259,8 +348,8 @@ def exact_search(db: TinyDB, tinies: torch.Tensor, k: int = 16, colour: bool = T
     best_d = torch.full((len(queries), k), float("inf"))
     best_i = torch.zeros((len(queries), k), dtype=torch.long)
     for offset, shard in db.iter_shards():
-        for s in range(0, len(shard), 65536):
-            block = normalise(torch.from_numpy(np.array(shard[s : s + 65536])), colour)
+        for s in range(0, len(shard), 16384):  # 200 MB of floats at a time
+            block = normalise(torch.from_numpy(np.array(shard[s : s + 16384])), colour)
             d, ids = d_ssd(queries, block).topk(min(k, len(block)), dim=1, largest=False)
             all_d, all_i = torch.cat([best_d, d], 1), torch.cat([best_i, ids + offset + s], 1)
             order = all_d.sort(dim=1, stable=True).indices[:, :k]
