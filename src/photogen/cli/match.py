@@ -84,14 +84,75 @@ def add_parser(sub) -> None:
 def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path)
     p.add_argument("-k", type=int, default=16, help="neighbours")
-    p.add_argument("--shortlist", type=int, default=64, help="PCA candidates re-ranked exactly")
-    p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf"], default="auto",
+    p.add_argument("--shortlist", type=int, default=None,
+                   help="PCA candidates re-ranked exactly (default: chosen by the database's "
+                   "size, 32-128)")  # fmt: skip
+    p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"], default="auto",
                    help="shortlist search: exact (flat) or approximate, for large databases; "
-                   "auto = flat below 200,000 images, ivf above; hnsw/ivf indexes are built "
-                   "once and saved in the database folder")  # fmt: skip
-    p.add_argument("--nprobe", type=int, default=32, help="ivf: cells visited per query")
+                   "auto = flat below 200,000 images, ivf above, ivfpq (compressed, 40 bytes "
+                   "per image) once ivf's lists pass 3 GiB (~12M images); hnsw/ivf/ivfpq "
+                   "indexes are built once and saved in the database folder")  # fmt: skip
+    p.add_argument("--nprobe", type=int, default=None,
+                   help="ivf: cells visited per query (default: 32 per million images' square "
+                   "root, at least 32)")  # fmt: skip
     p.add_argument("--preload", action="store_true",
                    help="read all images into RAM first (3 KB each): for many queries")  # fmt: skip
+    p.add_argument("--scheduler", default="threads",
+                   help="'threads' (search here), 'local' (a Dask LocalCluster of --workers "
+                   "processes) or a Dask scheduler address (tcp://host:8786): the database cut "
+                   "into one part per worker, each holding its part's index, the answers "
+                   "merged exactly; the workers must see --db at the same path")  # fmt: skip
+    p.add_argument("--workers", type=int, default=2, help="with --scheduler local")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="with --scheduler: if a worker dies, answer from the others (said on "
+                   "stderr, exit code 1) instead of failing")  # fmt: skip
+
+
+class _Cluster:
+    """A sharded search behind the Searcher's ``search`` call (for the commands)."""
+
+    def __init__(self, args: argparse.Namespace, colour: bool):
+        from photogen.tinyimages.cluster import ShardedSearch
+
+        if args.preload:
+            raise UsageError("--preload is for a search in this process, not --scheduler")
+        self.args, self.partial = args, False
+        self.client = _dask_client(args.scheduler, args.workers)
+        self.sharded = ShardedSearch(self.client, args.db, colour=colour, index=args.index,
+                                     nprobe=args.nprobe)  # fmt: skip
+
+    def search(self, tinies: torch.Tensor, k: int, shortlist: int | None):
+        from photogen.tinyimages.cluster import PartFailedError
+
+        try:
+            found = self.sharded.search(tinies, k, shortlist, self.args.allow_partial)
+        except PartFailedError as exc:
+            raise UsageError(str(exc)) from None
+        if found.partial:
+            self.partial = True
+            error("partial answer: no reply from the images "
+                  + ", ".join(f"{a:,}-{b - 1:,}" for a, b in found.missing))  # fmt: skip
+        return found.distances, found.positions
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _open_searcher(args: argparse.Namespace, db, colour: bool = True):
+    from photogen.tinyimages.search import Searcher
+
+    if args.scheduler == "threads":
+        return Searcher(db, colour=colour, index=args.index, nprobe=args.nprobe,
+                        preload=args.preload)  # fmt: skip
+    return _Cluster(args, colour)
+
+
+def _close(searcher) -> int:
+    """Exit code 1 after a partial answer; the cluster's client closed."""
+    if isinstance(searcher, _Cluster):
+        searcher.close()
+        return 1 if searcher.partial else 0
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -139,15 +200,13 @@ def _dask_client(scheduler: str, workers: int):
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from collections import Counter
-
     from photogen.tinyimages.database import TinyDB
 
     db = TinyDB(args.db)
-    labels = Counter(db.catalogue("label"))
+    labels = db.counts("label")
     size = sum(p.stat().st_size for p in (args.db / "shards").glob("*.npy"))
     print(json.dumps({"images": len(db), "shards": len(db.shards()), "labels": len(labels),
-                      "top_labels": labels.most_common(10), "shard_bytes": size,
+                      "top_labels": labels[:10], "shard_bytes": size,
                       "bytes_per_image": round(size / max(1, len(db)), 1)}, indent=2))  # fmt: skip
     return 0
 
@@ -161,14 +220,16 @@ def _tiny_of(path: str, max_pixels: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def run_query(args: argparse.Namespace) -> int:
     from photogen.tinyimages.database import TinyDB
-    from photogen.tinyimages.search import Searcher
     from photogen.tinyimages.tiny import d_warp, enlarge, normalise
 
     setup_runtime(args)
+    if args.warp and args.scheduler != "threads":
+        raise UsageError("--warp re-ranks here: not with --scheduler")
     db = TinyDB(args.db)
     _, tiny = _tiny_of(args.image, args.max_pixels)
-    searcher = Searcher(db, index=args.index, nprobe=args.nprobe, preload=args.preload)
+    searcher = _open_searcher(args, db)
     dist, ids = searcher.search(tiny[None], args.k, args.shortlist)
+    code = _close(searcher)
     dist, ids = dist[0], ids[0]
     if args.warp:  # re-rank the candidates with D_warp
         cand = torch.from_numpy(searcher.shortlist(normalise(tiny[None]), args.shortlist)[0])
@@ -179,22 +240,20 @@ def run_query(args: argparse.Namespace) -> int:
     from photogen.pixelcnn.train import sample_grid
 
     save_image(sample_grid(enlarge(tiles), cols=min(9, len(tiles)), pad=4), args.output)
-    paths, labels = db.catalogue("path"), db.catalogue("label")
-    for rank, (d, i) in enumerate(zip(dist.tolist(), ids.tolist(), strict=True), 1):
-        print(f"{rank:3d}  D={d:.4f}  {labels[i]:<16} {paths[i]}")
+    paths, labels = db.values("path", ids.numpy()), db.values("label", ids.numpy())
+    for rank, (d, p, lab) in enumerate(zip(dist.tolist(), paths, labels, strict=True), 1):
+        print(f"{rank:3d}  D={d:.4f}  {lab:<16} {p}")
     info(args, f"query + {len(ids)} neighbours -> {args.output}")
-    return 0
+    return code
 
 
 def run_label(args: argparse.Namespace) -> int:
     from photogen.tinyimages.database import TinyDB
-    from photogen.tinyimages.search import Searcher
     from photogen.tinyimages.vote import read_hierarchy, vote
 
     setup_runtime(args)
     db = TinyDB(args.db)
-    searcher = Searcher(db, index=args.index, nprobe=args.nprobe, preload=args.preload)
-    labels = db.catalogue("label")
+    searcher = _open_searcher(args, db)
     parents = read_hierarchy(args.hierarchy) if args.hierarchy else None
     failed = 0
     for path in list_images(args.inputs, recursive=True):
@@ -205,15 +264,14 @@ def run_label(args: argparse.Namespace) -> int:
             error(str(exc))
             continue
         dist, ids = searcher.search(tiny[None], args.k, args.shortlist)
-        best, share, _ = vote([labels[i] for i in ids[0].tolist()], dist[0], args.weighting,
+        best, share, _ = vote(db.values("label", ids[0].numpy()), dist[0], args.weighting,
                               parents=parents, min_share=args.min_share)  # fmt: skip
         print(f"{path}\t{best}\t{share:.2f}")
-    return 1 if failed else 0
+    return 1 if _close(searcher) or failed else 0
 
 
 def run_colorize(args: argparse.Namespace) -> int:
     from photogen.tinyimages.database import TinyDB
-    from photogen.tinyimages.search import Searcher
     from photogen.tinyimages.vote import grey_query, sibling_colorize
 
     setup_runtime(args)
@@ -222,10 +280,10 @@ def run_colorize(args: argparse.Namespace) -> int:
     grey_img, grey_tiny = grey_query(image)
     if args.k < 1:
         raise UsageError("-k must be >= 1")
-    _, ids = Searcher(
-        db, colour=False, index=args.index, nprobe=args.nprobe, preload=args.preload
-    ).search(grey_tiny[None], args.k, args.shortlist)
+    searcher = _open_searcher(args, db, colour=False)
+    _, ids = searcher.search(grey_tiny[None], args.k, args.shortlist)
+    code = _close(searcher)
     rgb, _ = sibling_colorize(grey_img, db.tiny(ids[0].numpy()), args.best)
     save_image(rgb, args.output)
     info(args, f"colour from {1 if args.best else args.k} grey siblings -> {args.output}")
-    return 0
+    return code
