@@ -239,12 +239,25 @@ def test_matching_tab(browser, studio_url, tiny_db, tmp_path):
     page.click("button[data-tab=matching]")
     page.set_input_files("#matching input.file", str(tiny_db[1] / "reds" / "05.png"))
     page.wait_for_function("document.querySelector('#matching img.input').src.startsWith('blob:')")
-    page.click("#matching .run")
+    with page.expect_response("**/api/match") as first:
+        page.click("#matching .run")
     page.wait_for_function(
         "document.querySelector('#matching img.montage').src.startsWith('data:')"
     )
     assert "vote: reds" in page.inner_text("#matching .vote")
+    assert page.inner_text("#matching .error").strip() == ""  # a whole answer: nothing said
     page.screenshot(path=str((SHOTS or tmp_path) / "studio_matching.png"))
+
+    # a cluster's answer with a part missing (--db-scheduler; the server side is tested in
+    # test_jobs): the page says which images did not answer, beside the neighbours it shows
+    body = first.value.json()
+    body["partial"] = [[0, 24000]]
+    page.route("**/api/match", lambda route: route.fulfill(json=body))
+    page.click("#matching .run")
+    page.wait_for_function("document.querySelector('#matching .error').textContent !== ''")
+    said = page.inner_text("#matching .error")
+    assert "partial answer" in said and "0–23,999" in said and "vote: reds" in page.inner_text(
+        "#matching .vote")  # fmt: skip
     page.close()
 
 

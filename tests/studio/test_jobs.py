@@ -205,6 +205,36 @@ def test_matching_votes_and_colours_from_siblings(tiny_db):
     )
 
 
+def test_matching_across_a_dask_cluster_answers_as_here_and_marks_a_lost_part(tiny_db):
+    """--db-scheduler local: the same neighbours as the search here; with a worker gone, the
+    other part's neighbours come back marked partial (never as if they were everything)."""
+    import os
+    import threading
+
+    pytest.importorskip("dask.distributed")
+    db_path, photos = tiny_db
+    query = {"photo": ("q.png", (photos / "blues" / "03.png").read_bytes())}
+    here = _visitor(create_app(StudioConfig(db=str(db_path)))).post(
+        "/api/match", files=query, data={"k": "6"}).json()  # fmt: skip
+    app = create_app(StudioConfig(db=str(db_path), db_scheduler="local"))
+    with _visitor(app) as c:
+        there = c.post("/api/match", files=query, data={"k": "6"}).json()
+        assert there["partial"] == [] and there["neighbours"] == here["neighbours"]
+        assert there["colourised"] == here["colourised"]
+        matcher = app.app.state.matcher
+        victim = matcher._sharded[True].workers[1]
+        with pytest.raises(Exception):  # noqa: B017 - the worker dies under the call
+            matcher._client.run(os._exit, 1, workers=[victim])
+        news = threading.Event()  # never set: polls the scheduler's list, 30 s at most
+        for _ in range(600):
+            if victim not in matcher._client.scheduler_info()["workers"]:
+                break
+            news.wait(0.05)
+        lost = c.post("/api/match", files=query, data={"k": "6"}).json()
+        assert lost["partial"] == [[24, 48]]  # the second half of the 48 images
+        assert lost["neighbours"][0] == here["neighbours"][0]  # the photo itself: first half
+
+
 def test_pixelcnn_completion_keeps_the_visible_pixels(pixelcnn_run):
     app = create_app(StudioConfig(pixelcnn=[str(pixelcnn_run.parent)]))
     c = _visitor(app)

@@ -29,6 +29,10 @@ def add_parser(sub) -> None:
                    help="pix2pix run folders, or folders of runs, to offer besides the bundled "
                    "model")  # fmt: skip
     p.add_argument("--db", help="a tiny-images database (photogen match build) for matching")
+    p.add_argument("--db-scheduler", metavar="ADDRESS",
+                   help="search --db across a Dask cluster: a scheduler address "
+                   "(tcp://host:8786) or 'local'; one part of the database per worker, answers "
+                   "merged exactly, a part that does not answer shown as such")  # fmt: skip
     p.add_argument("--pixelcnn", nargs="+", default=[], metavar="RUN",
                    help="PixelCNN run folders (pixelcnn train) for the completion tab")  # fmt: skip
     p.add_argument("--style-models", nargs="+", default=[], metavar="RUN",
@@ -136,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(StudioConfig(host=args.host, models=args.models, device=str(device),
                                   precision=precision,
                                   auth=auth, allowed_hosts=args.allowed_host,
-                                  db=args.db, pixelcnn=args.pixelcnn,
+                                  db=args.db, db_scheduler=args.db_scheduler,
+                                  pixelcnn=args.pixelcnn,
                                   colorizers=args.colorizers, engine=args.engine,
                                   style_models=args.style_models,
                                   workers=args.workers))  # fmt: skip

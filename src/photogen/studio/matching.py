@@ -22,10 +22,15 @@ class MatchService:
     """A database and its colour and grey searchers, opened once per worker thread (the
     catalogue is SQLite, whose connections stay in the thread that opened them)."""
 
-    def __init__(self, db_path: str | Path):
+    def __init__(self, db_path: str | Path, scheduler: str | None = None, parts: int = 2):
+        """``scheduler``: a Dask scheduler address (or ``local``: a LocalCluster of ``parts``
+        processes) whose workers each search a part of the database (photogen.tinyimages.
+        cluster); None searches here."""
         from photogen.tinyimages.database import TinyDB
 
         self.path = Path(db_path)
+        self.scheduler, self.parts = scheduler, parts
+        self._client, self._sharded, self._lock = None, {}, threading.Lock()
         db = TinyDB(self.path)  # also checks it is a database
         # counted by SQLite once: nothing per image is held (a database of millions)
         self._info = {"images": len(db), "labels": len(db.counts("label"))}
@@ -46,10 +51,40 @@ class MatchService:
     def _searcher(self, colour: bool):
         from photogen.tinyimages.search import Searcher
 
+        if self.scheduler:
+            return self._cluster(colour)
         db = self.db
         if colour not in self._local.searchers:
             self._local.searchers[colour] = Searcher(db, colour=colour)
         return self._local.searchers[colour]
+
+    def _cluster(self, colour: bool):
+        """The sharded search of one colour mode, shared by the worker threads (a Dask client
+        may be used from several threads); started on first use."""
+        from photogen.tinyimages.cluster import ShardedSearch
+
+        with self._lock:
+            if self._client is None:
+                from photogen.cli.match import _dask_client
+
+                self._client = _dask_client(self.scheduler, self.parts)
+            if colour not in self._sharded:
+                self._sharded[colour] = ShardedSearch(self._client, self.path, colour=colour)
+            return self._sharded[colour]
+
+    def _search(self, colour: bool, tiny: torch.Tensor, k: int, missing: list):
+        """``(distances, positions)`` of one query; a cluster's unanswered parts are added to
+        ``missing`` (the answer is then partial, and says so)."""
+        found = self._searcher(colour).search(tiny[None], k, **(
+            {"allow_partial": True} if self.scheduler else {}))  # fmt: skip
+        if self.scheduler:
+            missing.extend(found.missing)
+            return found.distances[0], found.positions[0]
+        return found[0][0], found[1][0]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def match(self, image: torch.Tensor, k: int = 16, weighting: str = "distance") -> dict:
         """``(1, 3, H, W)`` photo -> neighbours (PNG montage, distances, labels), the vote, and
@@ -61,16 +96,18 @@ class MatchService:
         if not 1 <= int(k) <= 64:
             raise ValueError(f"k must be 1..64, got {k}")
         tiny = tiny_image(image)
-        dist, ids = self._searcher(True).search(tiny[None], int(k))
-        dist, ids = dist[0], ids[0]
+        missing: list[tuple[int, int]] = []
+        dist, ids = self._search(True, tiny, int(k), missing)
         names = self.db.values("label", ids.numpy())
         best, share, votes = vote(names, dist, weighting)
         tiles = torch.cat([tiny[None], self.db.tiny(ids.numpy())])
         montage = sample_grid(enlarge(tiles), cols=min(9, len(tiles)), pad=4)
         grey, grey_tiny = grey_query(image)
-        _, sib = self._searcher(False).search(grey_tiny[None], int(k))
-        coloured, _ = sibling_colorize(grey, self.db.tiny(sib[0].numpy()))
+        _, sib = self._search(False, grey_tiny, int(k), missing)
+        coloured, _ = sibling_colorize(grey, self.db.tiny(sib.numpy()))
         return {
+            # a cluster's parts that did not answer: the neighbours are of the others only
+            "partial": [[int(a), int(b)] for a, b in sorted(set(missing))],
             "neighbours": [
                 {"distance": round(float(d), 4), "label": n}
                 for d, n in zip(dist.tolist(), names, strict=True)

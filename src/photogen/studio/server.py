@@ -60,6 +60,8 @@ class StudioConfig:
         host: the address the server binds; a loopback address turns the Host check on.
         models: run folders (or folders of runs) offered besides the bundled model.
         db: a tiny-images database (``photogen match build``) for the matching tab.
+        db_scheduler: a Dask scheduler address (or ``local``) whose workers each search a
+            part of ``db`` (``photogen match query --scheduler``); None: searched here.
         pixelcnn: PixelCNN run folders (``photogen pixelcnn train``) for the completion tab.
         colorizers: colorizer run folders or weight files besides lite (and the official
             networks already in the cache).
@@ -84,6 +86,7 @@ class StudioConfig:
     host: str = "127.0.0.1"
     models: list[str] = field(default_factory=list)
     db: str | None = None
+    db_scheduler: str | None = None
     pixelcnn: list[str] = field(default_factory=list)
     colorizers: list[str] = field(default_factory=list)
     style_models: list[str] = field(default_factory=list)  # fast style runs besides the bundled
@@ -118,10 +121,13 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     colorizer = ColorizeService(find_colorizers(config.colorizers), engine.device,
                                 config.precision)  # fmt: skip
     studio = Studio(config, lane, jobs, engine.device, SESSION)
+    matcher = MatchService(config.db, config.db_scheduler) if config.db else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
+        if matcher is not None:
+            matcher.close()  # a cluster's client, when there is one
         jobs.cancel_all()  # a running job stops at its next step
         pool.shutdown(wait=False, cancel_futures=True)
         lane.shutdown(wait=False, cancel_futures=True)
@@ -129,7 +135,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     app = FastAPI(title="photogen studio", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.engine, app.state.pool, app.state.jobs = engine, pool, jobs
-    app.state.studio = studio
+    app.state.studio, app.state.matcher = studio, matcher
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
@@ -201,7 +207,7 @@ def create_app(config: StudioConfig | None = None, engine: SketchEngine | None =
     add_texture_routes(app, studio)
     add_colorize_routes(app, studio, colorizer)
     add_completion_routes(app, studio, find_pixelcnn_models(config.pixelcnn))
-    add_matching_routes(app, studio, MatchService(config.db) if config.db else None)
+    add_matching_routes(app, studio, matcher)
     add_playground_routes(app, studio)
 
     add_job_routes(app, studio)

@@ -22,5 +22,9 @@ matching.querySelector(".run").onclick = async () => {
   matching.querySelector("img.colourised").src = `data:image/png;base64,${res.colourised}`;
   const near = res.neighbours.slice(0, 5).map((n) => `${n.label} (${n.distance})`).join(", ");
   matching.querySelector(".vote").textContent = `vote: ${res.vote.label} (${(100 * res.vote.share).toFixed(0)}% of the weight); nearest: ${near}`;
+  if (res.partial && res.partial.length) {  // a cluster's part did not answer: say so
+    const held = res.partial.map(([a, b]) => `${a.toLocaleString()}–${(b - 1).toLocaleString()}`).join(", ");
+    err.textContent = `partial answer: the part of the database holding images ${held} did not reply (its worker has left the cluster); these neighbours are from the rest`;
+  }
   finished({ kind: "match", status: "done" });
 };
