@@ -90,11 +90,11 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"], default="auto",
                    help="shortlist search: exact (flat) or approximate, for large databases; "
                    "auto = flat below 200,000 images, ivf above, ivfpq (compressed, 40 bytes "
-                   "per image) once ivf's lists pass 3 GiB (~12M images); hnsw/ivf/ivfpq "
+                   "per image instead of 268) from 5M images; hnsw/ivf/ivfpq "
                    "indexes are built once and saved in the database folder")  # fmt: skip
     p.add_argument("--nprobe", type=int, default=None,
-                   help="ivf: cells visited per query (default: 32 per million images' square "
-                   "root, at least 32)")  # fmt: skip
+                   help="ivf/ivfpq: cells visited per query (default: 32 x (images / 1M)^0.3, "
+                   "at least 32: 64 at 10M)")  # fmt: skip
     p.add_argument("--preload", action="store_true",
                    help="read all images into RAM first (3 KB each): for many queries")  # fmt: skip
     p.add_argument("--scheduler", default="threads",
