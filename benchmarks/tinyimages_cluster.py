@@ -18,6 +18,7 @@ memory per worker is what each machine of a real cluster would need).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,12 +59,13 @@ def keys(positions: np.ndarray, std: np.ndarray, seed: int = 0) -> np.ndarray:
 class SimPart:
     """One worker's part ``[lo, hi)``: an IVF-PQ index over its synthetic keys (Dask actor)."""
 
-    def __init__(self, lo: int, hi: int, std: np.ndarray, nprobe: int, chunk: int = 1 << 18):
+    def __init__(self, lo: int, hi: int, std: np.ndarray, nprobe: int, threads: int = 1,
+                 chunk: int = 1 << 18):  # fmt: skip
         import faiss
 
         from photogen.tinyimages.search import auto_settings, pq_shape
 
-        faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(threads)  # the machine's cores shared by its workers
         self.lo, self.hi, self.std = lo, hi, std
         n = hi - lo
         nlist = int(min(65536, max(1, 4 * np.sqrt(n))))
@@ -133,8 +135,9 @@ def main() -> None:
             bounds = np.linspace(0, args.n, w + 1).astype(np.int64)
             t0 = time.perf_counter()
             spans = zip(bounds[:-1], bounds[1:], addrs, strict=True)
-            futures = [client.submit(SimPart, int(a), int(b), std, args.nprobe, actor=True,
-                                     workers=[addr], pure=False)
+            threads = max(1, (os.cpu_count() or 1) // w)
+            futures = [client.submit(SimPart, int(a), int(b), std, args.nprobe, threads,
+                                     actor=True, workers=[addr], pure=False)
                        for a, b, addr in spans]  # fmt: skip
             parts = [f.result() for f in futures]
             t_build = time.perf_counter() - t0
