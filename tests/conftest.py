@@ -138,3 +138,13 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = (f"skipped for want of {', '.join(missing)}, which PHOTOGEN_REQUIRE "
                            f"says is installed: {reason}")  # fmt: skip
+
+
+def child_failure(stderr: str, tail: int = 1200) -> str:
+    """What a failed torchrun says, for an assertion message: the lines that name the root
+    cause (errors, ``terminate called``, ``what():``), wherever they are, then the end (the
+    launcher's summary alone, which ends its output, says only "SIGABRT")."""
+    cause = [ln for ln in stderr.splitlines()
+             if any(w in ln for w in ("Error", "error:", "terminate called", "what()",
+                                      "Exception", "Address"))][:25]  # fmt: skip
+    return "\n".join(cause) + "\n...\n" + stderr[-tail:]

@@ -19,6 +19,7 @@ from photogen.colorize.prior import load_prior
 from photogen.colorize.train import TrainConfig, colorization_loss, train
 from photogen.core.color import rgb_to_lab
 from photogen.core.training import LeftoverRunError
+from tests.conftest import child_failure
 
 
 def _photo(seed: int, h: int = 48, w: int = 64) -> np.ndarray:
@@ -147,7 +148,7 @@ def test_ddp_two_cpu_processes(photos, tmp_path):
            "--name", str(run), "--steps", "2", "--batch-size", "1", "--crop", "32",
            "--save-every", "2", "--val-every", "2", "--threads", "1", "-q"]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, child_failure(proc.stderr)
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 2 and len(ckpt["rng_all"]) == 2
     # each process drew its own crops

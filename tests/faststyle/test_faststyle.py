@@ -12,6 +12,7 @@ from photogen.core.resample import resize
 from photogen.core.samples import load_sample
 from photogen.faststyle.network import FastStyleConfig, TransformNet
 from photogen.faststyle.train import TrainConfig, load_model, train
+from tests.conftest import child_failure
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,7 @@ def test_training_under_torchrun_two_cpu_processes(content_dir, style_file, tmp_
            "--size", "64", "--batch-size", "1", "--save-every", "2", "--threads", "1",
            "-q"]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, child_failure(proc.stderr)
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 2 and len(ckpt["rng_all"]) == 2
     assert not torch.equal(ckpt["rng_all"][0]["torch"], ckpt["rng_all"][1]["torch"])

@@ -18,6 +18,7 @@ from photogen.core.training import LeftoverRunError
 from photogen.pix2pix import networks as N
 from photogen.pix2pix.step import DiscriminatorPair, Pix2PixStep, gan_loss, make_optimizer
 from photogen.pix2pix.train import TrainConfig, linear_decay, train
+from tests.conftest import child_failure
 from tests.pix2pix import reference as R
 
 CPU = torch.device("cpu")
@@ -143,7 +144,7 @@ def test_ddp_two_cpu_processes(pairs_dir, tmp_path):
            "--load-size", "143", "--crop-size", "128", "--n-epochs", "1", "--n-epochs-decay", "0",
            "--threads", "1", "-q"]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, child_failure(proc.stderr)
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 3 and ckpt["epoch"] == 1  # 6 pairs over 2 processes
     assert len(ckpt["rng_all"]) == 2
@@ -162,7 +163,7 @@ def test_ddp_gradients_equal_a_single_process_run(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
            "--master-port", str(free_port()), str(Path(w.__file__)), str(out)]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, child_failure(proc.stderr)
     ddp = torch.load(out, weights_only=True)
     G, D = w.networks()
     start = {k: v.clone() for k, v in G.state_dict().items()}
