@@ -27,11 +27,12 @@ from _common import print_peak  # noqa: E402
 
 
 def rss_anon_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no RssAnon in /proc/self/status")
+    from photogen.core.memory import rss_anon
+
+    now = rss_anon()
+    if now is None:
+        raise RuntimeError("no RssAnon in /proc/self/status")
+    return now / 2**20
 
 
 def main() -> None:

@@ -63,22 +63,21 @@ class SimPart:
                  chunk: int = 1 << 18):  # fmt: skip
         import faiss
 
-        from photogen.tinyimages.search import auto_settings, pq_shape
+        from photogen.tinyimages.search import auto_settings, cells, ivfpq_index
 
         faiss.omp_set_num_threads(threads)  # the machine's cores shared by its workers
         self.lo, self.hi, self.std = lo, hi, std
         n = hi - lo
-        nlist = int(min(65536, max(1, 4 * np.sqrt(n))))
-        even, m = pq_shape(DIMS)
-        self.index = faiss.index_factory(DIMS, f"PCAR{even},IVF{nlist},PQ{m}")
-        ivf = faiss.downcast_index(faiss.extract_index_ivf(self.index))
-        ivf.do_polysemous_training = False
+        nlist = cells(n)
+        self.index = ivfpq_index(DIMS, nlist)
+        ivf = faiss.extract_index_ivf(self.index)
         step = max(1, n // (64 * nlist))
         t0 = time.perf_counter()
         self.index.train(keys(np.arange(lo, hi, step), std))
         for s in range(lo, hi, chunk):
             self.index.add(keys(np.arange(s, min(hi, s + chunk)), std))
-        ivf.nprobe = nprobe or auto_settings(n)["nprobe"]
+        # auto's IVF rule whatever the part's size (below 200k auto means flat: nprobe 1)
+        ivf.nprobe = nprobe or auto_settings(max(n, 200_000))["nprobe"]
         self.build_s = time.perf_counter() - t0
 
     def info(self) -> dict:

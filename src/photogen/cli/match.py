@@ -185,18 +185,12 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def _dask_client(scheduler: str, workers: int):
-    if scheduler == "threads":
-        return None
+    from photogen.tinyimages.cluster import connect
+
     try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise UsageError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
-    if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        return Client(cluster)
-    return Client(scheduler)
+        return connect(scheduler, workers)
+    except ImportError as exc:
+        raise UsageError(f"--scheduler {exc}") from None
 
 
 def run_info(args: argparse.Namespace) -> int:

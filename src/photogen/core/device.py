@@ -121,14 +121,10 @@ def available_memory(device: torch.device) -> int:
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 * 1024**3
+    from photogen.core.memory import proc_kib
+
+    free = proc_kib("/proc/meminfo", "MemAvailable")
+    return 8 * 1024**3 if free is None else free
 
 
 @contextlib.contextmanager

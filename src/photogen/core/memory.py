@@ -12,16 +12,22 @@ from __future__ import annotations
 import threading
 
 
-def rss_anon() -> int | None:
-    """Anonymous resident bytes of this process now (None where /proc is missing)."""
+def proc_kib(path: str, key: str) -> int | None:
+    """Bytes of a ``Key:  N kB`` line of a /proc file (``/proc/meminfo``,
+    ``/proc/self/status``); None where the file or the key is missing."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("RssAnon:"):
+                if line.startswith(f"{key}:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         return None
     return None
+
+
+def rss_anon() -> int | None:
+    """Anonymous resident bytes of this process now (None where /proc is missing)."""
+    return proc_kib("/proc/self/status", "RssAnon")
 
 
 class AnonPeak:

@@ -61,13 +61,11 @@ class MatchService:
     def _cluster(self, colour: bool):
         """The sharded search of one colour mode, shared by the worker threads (a Dask client
         may be used from several threads); started on first use."""
-        from photogen.tinyimages.cluster import ShardedSearch
+        from photogen.tinyimages.cluster import ShardedSearch, connect
 
         with self._lock:
             if self._client is None:
-                from photogen.cli.match import _dask_client
-
-                self._client = _dask_client(self.scheduler, self.parts)
+                self._client = connect(self.scheduler, self.parts)
             if colour not in self._sharded:
                 self._sharded[colour] = ShardedSearch(self._client, self.path, colour=colour)
             return self._sharded[colour]

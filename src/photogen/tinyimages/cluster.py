@@ -26,6 +26,24 @@ import numpy as np
 import torch
 
 
+def connect(scheduler: str, workers: int = 2):
+    """A Dask client: ``scheduler`` ``threads`` -> None (work stays in this process),
+    ``local`` -> a LocalCluster of ``workers`` single-threaded processes, else the scheduler at
+    that address (``tcp://host:8786``). ImportError (with the install line) without Dask."""
+    if scheduler == "threads":
+        return None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("needs Dask: pip install 'dask[distributed]'") from None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster)
+    return Client(scheduler)
+
+
 class PartFailedError(RuntimeError):
     """A part of the database did not answer (its worker died or failed)."""
 

@@ -121,6 +121,25 @@ def pq_shape(dims: int) -> tuple[int, int]:
     return even, min(PQ_BYTES, even // 2)
 
 
+def cells(n: int) -> int:
+    """IVF cells for ``n`` keys: 4 sqrt(n), at most 65,536."""
+    return int(min(65536, max(1, 4 * np.sqrt(n))))
+
+
+def ivfpq_index(dims: int, nlist: int):
+    """An untrained FAISS IVF-PQ index over ``dims``-long keys: the keys rotated onto their
+    principal axes (an even number of them, 64 of 65: the sub-vectors must split evenly), then
+    :func:`pq_shape`'s codes. OPQ's learned rotation took 6x as long to train for the same
+    recall after the exact re-rank (300k images: 214 s vs ~30 s); polysemous training (Hamming
+    filtering, unused here), on by default in FAISS's factory, was most of the rest."""
+    import faiss
+
+    even, m = pq_shape(dims)
+    index = faiss.index_factory(dims, f"PCAR{even},IVF{nlist},PQ{m}")
+    faiss.downcast_index(faiss.extract_index_ivf(index)).do_polysemous_training = False
+    return index
+
+
 def index_bytes(kind: str, dims: int) -> int:
     """Memory per image of each index kind over ``dims``-long keys (its list entry: the code
     and an 8-byte id; HNSW: the vector and 32 links each way at the bottom level)."""
@@ -166,7 +185,7 @@ class Searcher:
         lists holding 32-byte product-quantised codes of the PCA-rotated keys instead of the
         keys: 40 bytes per image instead of 268), the last three for millions; ``auto``: see
         :func:`auto_settings`, which also gives ``nprobe`` when it is None and the default
-        shortlist (:attr:`shortlist`). ``shards`` > 1 splits the projections into that many
+        shortlist (:attr:`shortlist_size`). ``shards`` > 1 splits the projections into that many
         FAISS indexes searched together (``IndexShards``). ``rows``: index only that range of
         the database (one machine's part of a cluster; the results' positions stay global).
         The index is trained on a sample (about 64 keys per cell) and filled ``add_chunk``
@@ -223,20 +242,11 @@ class Searcher:
             if kind == "hnsw":
                 index = faiss.IndexHNSWFlat(d, 32)
             elif kind in ("ivf", "ivfpq"):
-                nlist = int(min(65536, max(1, 4 * np.sqrt(hi - lo))))
+                nlist = cells(hi - lo)
                 if kind == "ivf":
                     index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
                 else:
-                    # keys rotated onto their principal axes (an even number of them, 64 of
-                    # the 65: the sub-vectors must split evenly); OPQ's learned rotation took
-                    # 6x as long to train for the same recall after the exact re-rank (300k
-                    # images: 214 s vs ~30 s)
-                    even, m = pq_shape(d)
-                    index = faiss.index_factory(d, f"PCAR{even},IVF{nlist},PQ{m}")
-                    # polysemous training (Hamming filtering, unused here): most of the time
-                    faiss.downcast_index(
-                        faiss.extract_index_ivf(index)
-                    ).do_polysemous_training = False
+                    index = ivfpq_index(d, nlist)
                 step = max(1, (hi - lo) // (64 * nlist))  # k-means on ~64 points per cell
                 index.train(self._keys(slice(lo, hi, step)))
             else:
